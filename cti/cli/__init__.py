@@ -1,0 +1,1 @@
+"""ctictl: thin commands over ctid's HTTP API."""

@@ -1,0 +1,1 @@
+"""Thin Twisted adapters: AMI client, FastAGI server, WebSocket push, HTTP API."""

@@ -1,0 +1,1 @@
+"""Agent desktop and supervisor wallboard: static assets served by ctid."""
