@@ -1,0 +1,31 @@
+"""Names of the channel variables ctid and the dialplan share, in one place.
+
+The dialplan (``dialplan/extensions_cti.conf``) and ctid read and write these; a caller's
+``CTI_*`` variables are also what ctid rebuilds its queue from after a restart.
+"""
+
+CALL_ID = "CTI_CALL_ID"          # cti-<uniqueid of the inbound channel>; set by the dialplan
+DNIS = "CTI_DNIS"                # the number dialled (the hotline)
+ARRIVAL = "CTI_ARRIVAL"          # epoch seconds the caller entered the ACD; survives RONA and restarts
+CUSTOMER_ID = "CTI_CUSTOMER_ID"
+TIER = "CTI_TIER"
+SKILL = "CTI_SKILL"
+PRIORITY = "CTI_PRIORITY"        # app_queue-style priority, used by the fallback path
+LANGUAGE = "CTI_LANG"
+IVR_PATH = "CTI_IVR_PATH"        # menu choices, e.g. "1>2>0"
+MOH_CLASS = "CTI_MOH_CLASS"
+TARGET = "CTI_TARGET"            # dial string of the reserved agent, set before Redirect
+AGENT = "CTI_AGENT"              # agent id of the reserved agent
+REC_STARTED = "CTI_REC_STARTED"  # "1" once MixMonitor ran for this call
+
+# Variables ctid reads back from a waiting channel when it resynchronises with the PBX.
+RESYNC = (CALL_ID, ARRIVAL, CUSTOMER_ID, TIER, SKILL, PRIORITY, LANGUAGE, IVR_PATH, AGENT, TARGET)
+
+# Dialplan contexts.
+CTX_INBOUND = "cti-inbound"
+CTX_WAIT = "cti-wait"
+CTX_CONNECT = "cti-connect"
+CTX_FALLBACK = "cti-fallback"
+
+# UserEvent the dialplan sends when a caller (re-)enters the holding context.
+USEREVENT_WAIT = "CTIWait"
