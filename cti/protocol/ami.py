@@ -1,0 +1,215 @@
+"""Sans-IO AMI framing: bytes off the socket in; banner, messages and protocol errors out.
+
+``AMIParser.feed(data)`` takes whatever one ``recv()`` returned and gives back the items that are
+now complete, keeping the unfinished remainder for the next call:
+
+* ``Banner`` -- the single line Asterisk greets a client with (``Asterisk Call Manager/11.0.0``).
+  Only when the parser was built with ``expect_banner=True`` (the client side); the simulator's
+  server reads actions with ``expect_banner=False``.
+* ``Message`` -- one block of ``Name: value`` lines ended by a blank line, headers in wire order,
+  repeated headers kept (``Output:`` of ``Command``).
+* ``ProtocolError`` -- a block that could not be read (a line with no header name and colon, a
+  block over ``max_block`` bytes). It is reported, never raised: ``feed`` does not raise on any
+  input, and the parser carries on with the next block.
+
+What the wire really holds (see ``tests/fixtures/asterisk-captures``):
+
+* Lines end in ``\\r\\n``; a bare ``\\n`` is accepted as a line end too. ``PJSIPShowContacts``
+  with no contacts sends ``Message: No Contacts found\\n\\r\\n\\r\\n``: the stray ``\\n`` ends the
+  last line, the next ``\\r\\n`` ends the block, and the one after is an empty line between blocks,
+  which carries nothing. The message keeps ``No Contacts found``.
+* A header is split at its first colon, and one space after the colon is dropped (Asterisk's
+  own reader also takes ``Name:value``). The rest of the value is kept exactly, trailing
+  spaces included (``Output:    Members: ``), and may be empty (``Value: ``).
+* Text is decoded once per complete block, so a UTF-8 character split across two reads is never
+  lost. A block that is not valid UTF-8 is decoded line by line, and a line that is not UTF-8
+  falls back to latin-1: a stray byte never costs a message.
+
+Phases: ``BANNER`` (first line, client side only) -> ``BLOCK``; ``BLOCK`` -> ``DISCARD`` when a
+block grows past ``max_block``; ``DISCARD`` -> ``BLOCK`` at the next blank line, which is where
+the parser finds its footing again. The outcome does not depend on how the bytes were chunked.
+"""
+from __future__ import annotations
+
+import enum
+import re
+from dataclasses import dataclass
+from typing import Union
+
+from cti.protocol.ami_message import Message
+
+__all__ = ["AMIParser", "Banner", "Item", "ProtocolError", "DEFAULT_MAX_BLOCK", "RAW_LIMIT"]
+
+DEFAULT_MAX_BLOCK = 1 << 20
+"""Largest block accepted, in bytes. Asterisk's biggest replies (a ``DeviceStateChange`` dump,
+``Command`` output) come as many small blocks; a single block this large is garbage."""
+
+RAW_LIMIT = 4096
+"""How many bytes of an oversize block its ``ProtocolError.raw`` keeps (the head of it)."""
+
+_LF = 0x0A
+_CR = 0x0D
+_BLANK_LINE = re.compile(rb"\n\r?\n")  # the end of a line, then an empty line
+_VERSION = re.compile(r"/\s*(\d[^\s/]*)\s*$")
+
+
+@dataclass(frozen=True, slots=True)
+class Banner:
+    """The greeting line, e.g. ``Asterisk Call Manager/11.0.0`` (version ``11.0.0``)."""
+
+    text: str
+    version: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class ProtocolError:
+    """A block that could not be read; ``raw`` holds its bytes (the first ``RAW_LIMIT`` if
+    it was oversize)."""
+
+    reason: str
+    raw: bytes
+
+
+Item = Union[Banner, Message, ProtocolError]
+
+
+class _Phase(enum.Enum):
+    BANNER = "banner"
+    BLOCK = "block"
+    DISCARD = "discard"
+
+
+class AMIParser:
+    """Incremental AMI reader; one per connection and direction."""
+
+    def __init__(self, expect_banner: bool = True, max_block: int = DEFAULT_MAX_BLOCK) -> None:
+        if max_block < 1:
+            raise ValueError("max_block must be a positive number of bytes")
+        self._max_block = max_block
+        self._phase = _Phase.BANNER if expect_banner else _Phase.BLOCK
+        self._buf = bytearray()
+        # No line end starts before this offset of _buf: the search resumes here.
+        self._scan = 0
+
+    @property
+    def buffered(self) -> int:
+        """Bytes held back, waiting for the rest of their block."""
+        return len(self._buf)
+
+    def feed(self, data: bytes) -> list[Item]:
+        """Take the next bytes of the stream; return the items they completed, in order."""
+        if not data:
+            return []
+        buf = self._buf
+        buf += data
+        out: list[Item] = []
+        pos, scan, n = 0, self._scan, len(buf)
+        while pos < n:
+            phase = self._phase
+            if phase is _Phase.BLOCK:
+                pos = _skip_blank_lines(buf, pos, n)
+                if pos >= n or (buf[pos] == _CR and pos + 1 >= n):
+                    break  # nothing, or a lone CR whose next byte decides what it is
+                match = _BLANK_LINE.search(buf, max(pos, scan))
+                if match is None:
+                    scan = max(pos, n - 2)
+                    if n - pos > self._max_block + 2:  # 2: a partial terminator "\n\r"
+                        out.append(self._oversize(buf, pos))
+                        self._phase = _Phase.DISCARD
+                        continue  # drop what is held now, not at the next read
+                    break
+                end = match.start() + 1  # keep the last line's LF inside the block
+                if end - 1 - pos > self._max_block:
+                    out.append(self._oversize(buf, pos))
+                else:
+                    out.append(_parse_block(bytes(buf[pos:end])))
+                pos = match.end()
+            elif phase is _Phase.DISCARD:
+                match = _BLANK_LINE.search(buf, max(pos, scan))
+                if match is None:
+                    pos = scan = max(pos, n - 2)
+                    break
+                pos = match.end()
+                self._phase = _Phase.BLOCK
+            else:  # _Phase.BANNER
+                eol = buf.find(b"\n", max(pos, scan))
+                if eol < 0:
+                    if n - pos > self._max_block:
+                        out.append(ProtocolError(
+                            f"banner line longer than {self._max_block} bytes",
+                            bytes(buf[pos:pos + RAW_LIMIT])))
+                        self._phase = _Phase.DISCARD
+                    scan = n
+                    break
+                if eol - pos > self._max_block:
+                    out.append(ProtocolError(
+                        f"banner line longer than {self._max_block} bytes",
+                        bytes(buf[pos:pos + RAW_LIMIT])))
+                    self._phase = _Phase.DISCARD
+                    continue  # the blank line that ends the discard may start at this LF
+                out.append(_parse_banner(bytes(buf[pos:eol])))
+                pos = eol + 1
+                self._phase = _Phase.BLOCK
+        if pos:
+            del buf[:pos]
+        self._scan = max(scan - pos, 0)
+        return out
+
+    def close(self) -> list[Item]:
+        """The stream has ended: report an unfinished block, if any, and reset."""
+        rest = bytes(self._buf)
+        phase = self._phase
+        self._buf.clear()
+        self._scan = 0
+        if phase is _Phase.DISCARD or not rest.strip(b"\r\n"):
+            return []
+        what = "banner line" if phase is _Phase.BANNER else "block"
+        return [ProtocolError(f"stream ended inside a {what}", rest[:RAW_LIMIT])]
+
+    def _oversize(self, buf: bytearray, pos: int) -> ProtocolError:
+        return ProtocolError(f"block longer than {self._max_block} bytes",
+                             bytes(buf[pos:pos + RAW_LIMIT]))
+
+
+def _skip_blank_lines(buf: bytearray, pos: int, n: int) -> int:
+    """Step over empty lines between blocks; stop at content or at a CR not yet followed."""
+    while pos < n:
+        byte = buf[pos]
+        if byte == _LF:
+            pos += 1
+        elif byte == _CR and pos + 1 < n and buf[pos + 1] == _LF:
+            pos += 2
+        else:
+            break
+    return pos
+
+
+def _parse_banner(line: bytes) -> Banner:
+    text = _decode(line[:-1] if line.endswith(b"\r") else line)
+    match = _VERSION.search(text)
+    return Banner(text, match.group(1) if match else None)
+
+
+def _parse_block(block: bytes) -> Message | ProtocolError:
+    """One block, every line ended by LF (CR before it optional) -> Message or ProtocolError."""
+    try:
+        lines = block.decode("utf-8").replace("\r\n", "\n")[:-1].split("\n")
+    except UnicodeDecodeError:
+        lines = [_decode(line[:-1] if line.endswith(b"\r") else line)
+                 for line in block[:-1].split(b"\n")]
+    headers = []
+    for line in lines:
+        name, colon, value = line.partition(":")
+        if not colon or not name or " " in name or not name.isprintable():
+            return ProtocolError(f"not a 'Name: value' header line: {line[:80]!r}", block)
+        if value[:1] == " ":
+            value = value[1:]
+        headers.append((name, value))
+    return Message(tuple(headers))
+
+
+def _decode(raw: bytes) -> str:
+    try:
+        return raw.decode("utf-8")
+    except UnicodeDecodeError:
+        return raw.decode("latin-1")
