@@ -63,8 +63,8 @@ class Banner:
 
 @dataclass(frozen=True, slots=True)
 class ProtocolError:
-    """A block that could not be read; ``raw`` holds its bytes (the first ``RAW_LIMIT`` if
-    it was oversize)."""
+    """A block that could not be read; ``raw`` holds its bytes (if it was oversize, only its
+    first ``min(RAW_LIMIT, max_block)``)."""
 
     reason: str
     raw: bytes
@@ -135,16 +135,12 @@ class AMIParser:
                 eol = buf.find(b"\n", max(pos, scan))
                 if eol < 0:
                     if n - pos > self._max_block:
-                        out.append(ProtocolError(
-                            f"banner line longer than {self._max_block} bytes",
-                            bytes(buf[pos:pos + RAW_LIMIT])))
+                        out.append(self._oversize(buf, pos, "banner line"))
                         self._phase = _Phase.DISCARD
                     scan = n
                     break
                 if eol - pos > self._max_block:
-                    out.append(ProtocolError(
-                        f"banner line longer than {self._max_block} bytes",
-                        bytes(buf[pos:pos + RAW_LIMIT])))
+                    out.append(self._oversize(buf, pos, "banner line"))
                     self._phase = _Phase.DISCARD
                     continue  # the blank line that ends the discard may start at this LF
                 out.append(_parse_banner(bytes(buf[pos:eol])))
@@ -166,9 +162,11 @@ class AMIParser:
         what = "banner line" if phase is _Phase.BANNER else "block"
         return [ProtocolError(f"stream ended inside a {what}", rest[:RAW_LIMIT])]
 
-    def _oversize(self, buf: bytearray, pos: int) -> ProtocolError:
-        return ProtocolError(f"block longer than {self._max_block} bytes",
-                             bytes(buf[pos:pos + RAW_LIMIT]))
+    def _oversize(self, buf: bytearray, pos: int, what: str = "block") -> ProtocolError:
+        # Only the head that is surely inside the block, however the bytes were chunked.
+        head = min(RAW_LIMIT, self._max_block)
+        return ProtocolError(f"{what} longer than {self._max_block} bytes",
+                             bytes(buf[pos:pos + head]))
 
 
 def _skip_blank_lines(buf: bytearray, pos: int, n: int) -> int:
