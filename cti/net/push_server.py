@@ -1,0 +1,164 @@
+"""The WebSocket endpoint of agent desktops and wallboards (autobahn, Twisted flavour).
+
+A connection must authenticate with its first frame (``{"type": "auth", "data": {"token":
+...}}``) within ``auth_timeout`` seconds; tokens never travel in URLs, so they stay out of
+access logs. After that, the hub delivers frames by principal: an agent receives only frames
+addressed to that agent, a supervisor those of their teams. Bad frames get an ``error`` frame;
+a connection that keeps sending them is closed. Nothing a browser sends can raise out of here.
+"""
+from __future__ import annotations
+
+import logging
+from collections import defaultdict
+from typing import Any, Callable
+
+from autobahn.twisted.websocket import WebSocketServerFactory, WebSocketServerProtocol
+
+from cti.protocol.push import FrameError, error_data, parse_client_frame, server_frame
+from cti.services.auth import Principal
+
+log = logging.getLogger(__name__)
+
+MAX_BAD_FRAMES = 5
+
+
+class PushProtocol(WebSocketServerProtocol):
+    """Thin: decode, check, hand to the hub."""
+
+    principal: Principal | None = None
+    _auth_timer = None
+    _bad_frames = 0
+
+    def onOpen(self) -> None:
+        self._auth_timer = self.factory.hub.clock.callLater(
+            self.factory.hub.auth_timeout, self._auth_expired)
+
+    def _auth_expired(self) -> None:
+        self._auth_timer = None
+        if self.principal is None:
+            self.sendClose(code=4001, reason="authentication required")
+
+    def onMessage(self, payload: bytes, isBinary: bool) -> None:
+        if self.state != self.STATE_OPEN:                      # closing: nothing more to say
+            return
+        try:
+            frame = parse_client_frame(payload, is_binary=isBinary)
+            if self.principal is None:
+                self._authenticate(frame)
+            else:
+                self.factory.hub.handle(self, frame)
+        except FrameError as exc:
+            self._bad_frames += 1
+            self.send("error", error_data(exc))
+            if self._bad_frames >= MAX_BAD_FRAMES or self.principal is None:
+                self.sendClose(code=4002, reason=exc.code)
+        except Exception:                                      # a bug of ours: log, keep serving
+            log.exception("push: frame handler failed")
+            self.send("error", {"code": "internal", "message": "internal error", "id": None})
+
+    def _authenticate(self, frame) -> None:
+        if frame.type != "auth":
+            raise FrameError("unauthenticated", "the first frame must be auth", frame.id)
+        principal = self.factory.hub.authenticate(frame.data.get("token"))
+        if principal is None:
+            raise FrameError("bad-token", "unknown or expired token", frame.id)
+        self.principal = principal
+        if self._auth_timer is not None and self._auth_timer.active():
+            self._auth_timer.cancel()
+        self._auth_timer = None
+        self.factory.hub.attach(self)
+        self.send("ack", {"id": frame.id, "user": principal.user, "role": principal.role})
+
+    def onClose(self, wasClean: bool, code: int | None, reason: str | None) -> None:
+        if self._auth_timer is not None and self._auth_timer.active():
+            self._auth_timer.cancel()
+        self._auth_timer = None
+        if self.principal is not None:
+            self.factory.hub.detach(self)
+
+    def send(self, kind: str, data: dict[str, Any]) -> None:
+        self.deliver(self.factory.hub.encode(kind, data))
+
+    def deliver(self, frame: bytes) -> bool:
+        """Send if the connection is open; a closing one is skipped, never an exception."""
+        if self.state != self.STATE_OPEN:
+            return False
+        self.sendMessage(frame, isBinary=False)
+        return True
+
+
+class PushHub:
+    """Knows who is connected and delivers frames by principal."""
+
+    def __init__(self, authenticate: Callable[[str | None], Principal | None], clock,
+                 *, auth_timeout: float = 10.0,
+                 on_frame: Callable[[Principal, Any], dict | None] | None = None):
+        self.authenticate = authenticate
+        self.clock = clock
+        self.auth_timeout = auth_timeout
+        self._on_frame = on_frame
+        self._seq = 0
+        self._by_agent: dict[str, set[PushProtocol]] = defaultdict(set)
+        self._by_team: dict[str, set[PushProtocol]] = defaultdict(set)
+        self._admins: set[PushProtocol] = set()
+
+    def encode(self, kind: str, data: dict[str, Any]) -> bytes:
+        self._seq += 1
+        return server_frame(kind, data, seq=self._seq, ts=self.clock.seconds())
+
+    def attach(self, conn: PushProtocol) -> None:
+        p = conn.principal
+        if p.role == "admin":
+            self._admins.add(conn)
+        elif p.role == "supervisor":
+            for team in p.teams:
+                self._by_team[team].add(conn)
+        if p.agent_id:
+            self._by_agent[p.agent_id].add(conn)
+
+    def detach(self, conn: PushProtocol) -> None:
+        for index in (self._by_agent, self._by_team):
+            for key in list(index):
+                index[key].discard(conn)
+                if not index[key]:
+                    del index[key]
+        self._admins.discard(conn)
+
+    def agent_connected(self, agent_id: str) -> bool:
+        return bool(self._by_agent.get(agent_id))
+
+    def send_to_agent(self, agent_id: str, kind: str, data: dict[str, Any],
+                      *, team: str | None = None) -> int:
+        """Send to the agent's own desktops (and to supervisors of ``team`` and admins).
+
+        Returns how many of the *agent's own* connections got it.
+        """
+        frame = self.encode(kind, data)
+        own = list(self._by_agent.get(agent_id, ()))
+        delivered = sum(conn.deliver(frame) for conn in own)
+        watchers = set(self._admins)
+        if team is not None:
+            watchers |= self._by_team.get(team, set())
+        for conn in watchers - set(own):
+            conn.deliver(frame)
+        return delivered
+
+    def handle(self, conn: PushProtocol, frame) -> None:
+        if frame.type == "ping":
+            conn.send("pong", {"id": frame.id})
+            return
+        if frame.type == "auth":
+            raise FrameError("already-authenticated", "already authenticated", frame.id)
+        if self._on_frame is None:
+            raise FrameError("unsupported", f"{frame.type} is not handled here", frame.id)
+        result = self._on_frame(conn.principal, frame)
+        conn.send("ack", {"id": frame.id, **(result or {})})
+
+
+def make_factory(hub: PushHub, url: str = "ws://127.0.0.1/push") -> WebSocketServerFactory:
+    factory = WebSocketServerFactory(url)
+    factory.protocol = PushProtocol
+    factory.hub = hub
+    factory.setProtocolOptions(maxMessagePayloadSize=64 * 1024, maxFramePayloadSize=64 * 1024,
+                               autoPingInterval=20, autoPingTimeout=10)
+    return factory

@@ -1,0 +1,78 @@
+"""Who is asking: principals, roles, password hashing and the session tokens ctid issues.
+
+Roles: an *agent* sees only their own calls and customers, a *supervisor* the agents of their
+teams, an *admin* everything. Passwords are stored as scrypt hashes with a per-user salt;
+tokens are random, kept only in memory, and expire.
+"""
+from __future__ import annotations
+
+import hashlib
+import hmac
+import secrets
+from dataclasses import dataclass, field
+from typing import Callable
+
+ROLES = ("agent", "supervisor", "admin")
+_SCRYPT = dict(n=2 ** 14, r=8, p=1, dklen=32)
+
+
+@dataclass(frozen=True)
+class Principal:
+    user: str
+    role: str
+    agent_id: str | None = None
+    teams: frozenset[str] = field(default_factory=frozenset)
+
+    def may_see_agent(self, agent_id: str, agent_team: str | None) -> bool:
+        if self.role == "admin":
+            return True
+        if self.role == "supervisor":
+            return agent_team is not None and agent_team in self.teams
+        return self.agent_id == agent_id
+
+
+def hash_password(password: str, *, salt: bytes | None = None) -> str:
+    """``scrypt$<salt hex>$<hash hex>``."""
+    salt = salt or secrets.token_bytes(16)
+    digest = hashlib.scrypt(password.encode("utf-8"), salt=salt, **_SCRYPT)
+    return f"scrypt${salt.hex()}${digest.hex()}"
+
+
+def verify_password(password: str, stored: str) -> bool:
+    try:
+        scheme, salt_hex, digest_hex = stored.split("$")
+        if scheme != "scrypt":
+            return False
+        digest = hashlib.scrypt(password.encode("utf-8"), salt=bytes.fromhex(salt_hex), **_SCRYPT)
+    except (ValueError, TypeError):
+        return False
+    return hmac.compare_digest(digest.hex(), digest_hex)
+
+
+class TokenStore:
+    """Random bearer tokens mapped to principals, with a lifetime."""
+
+    def __init__(self, clock: Callable[[], float], lifetime: float = 12 * 3600):
+        self._clock = clock
+        self._lifetime = lifetime
+        self._tokens: dict[str, tuple[Principal, float]] = {}
+
+    def issue(self, principal: Principal) -> str:
+        token = secrets.token_urlsafe(32)
+        self._tokens[token] = (principal, self._clock() + self._lifetime)
+        return token
+
+    def authenticate(self, token: str | None) -> Principal | None:
+        if not token or not isinstance(token, str):
+            return None
+        entry = self._tokens.get(token)
+        if entry is None:
+            return None
+        principal, expires = entry
+        if self._clock() >= expires:
+            del self._tokens[token]
+            return None
+        return principal
+
+    def revoke(self, token: str) -> None:
+        self._tokens.pop(token, None)
