@@ -1,0 +1,212 @@
+"""The call tracker: follows each hotline call from the AMI event stream.
+
+A call is born when the ``inbound`` FastAGI route identifies the caller (``register``); from
+then on the AMI events in :attr:`CallTracker.EVENTS` — the only ones this component reads —
+move it along the call state machine. Every move is announced to the observers (ACD, agents,
+records, screen-pop) as a :class:`CallChange`; the tracker itself does no I/O.
+
+Channel names: the caller's channel is the one that ran ``cti-inbound``; the agent leg is the
+``DestChannel`` of the ``DialBegin`` whose ``Channel`` is the caller. Events of channels that
+belong to no call are ignored.
+"""
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, field
+from typing import Callable, Protocol
+
+from cti.domain import channel_vars as V
+from cti.domain.call_state import CallEvent, CallMachine, CallState
+from cti.domain.privacy import mask_number
+from cti.protocol.ami_message import Message
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class Call:
+    call_id: str
+    channel: str
+    uniqueid: str
+    linkedid: str
+    caller_number: str
+    dnis: str = ""
+    customer_id: str | None = None
+    customer_name: str | None = None
+    tier: str = "standard"
+    skill: str = "general"
+    language: str = "zh"
+    ivr_path: str = ""
+    created: float = 0.0                 # entered ctid (the inbound AGI)
+    arrival: float = 0.0                 # entered the ACD; kept across RONA and restarts
+    machine: CallMachine = field(default_factory=CallMachine)
+    agent_id: str | None = None          # reserved / ringing / connected agent
+    agent_channel: str | None = None
+    offered_at: float | None = None
+    ring_started: float | None = None
+    answered_at: float | None = None
+    ended_at: float | None = None
+    offers: int = 0
+    rona_agents: list[str] = field(default_factory=list)
+
+    @property
+    def state(self) -> CallState:
+        return self.machine.state
+
+    def wait_seconds(self, now: float) -> float:
+        end = self.answered_at or self.ended_at or now
+        return max(0.0, end - (self.arrival or self.created))
+
+
+@dataclass(frozen=True)
+class CallChange:
+    """What happened to a call; ``kind`` is the CallEvent that moved it."""
+
+    kind: CallEvent
+    call: Call
+    agent_id: str | None = None
+    detail: str = ""
+
+
+class CallObserver(Protocol):
+    def call_changed(self, change: CallChange) -> None: ...
+
+
+class CallTracker:
+    """Owns every live call; fed AMI events and the inbound route's registrations."""
+
+    def __init__(self, clock: Callable[[], float]):
+        self._clock = clock
+        self._calls: dict[str, Call] = {}          # call id -> call
+        self._by_channel: dict[str, Call] = {}     # caller channel name -> call
+        self._by_agent_channel: dict[str, Call] = {}
+        self._observers: list[CallObserver] = []
+        self.EVENTS: dict[str, Callable[[Message], None]] = {
+            "UserEvent": self._on_user_event,
+            "DialBegin": self._on_dial_begin,
+            "DialEnd": self._on_dial_end,
+            "Hangup": self._on_hangup,
+        }
+
+    # -- queries ---------------------------------------------------------------------------
+    def get(self, call_id: str) -> Call | None:
+        return self._calls.get(call_id)
+
+    def by_channel(self, channel: str) -> Call | None:
+        return self._by_channel.get(channel)
+
+    def calls(self) -> list[Call]:
+        return list(self._calls.values())
+
+    # -- wiring ----------------------------------------------------------------------------
+    def subscribe(self, observer: CallObserver) -> None:
+        self._observers.append(observer)
+
+    def handle(self, message: Message) -> None:
+        """Dispatch one AMI event through :attr:`EVENTS`."""
+        handler = self.EVENTS.get(message.name or "")
+        if handler is not None:
+            handler(message)
+
+    # -- from ctid itself ------------------------------------------------------------------
+    def register(self, call: Call) -> Call:
+        """A call identified by the inbound route (or rebuilt by a resync)."""
+        existing = self._calls.get(call.call_id)
+        if existing is not None:
+            return existing
+        call.created = call.created or self._clock()
+        self._calls[call.call_id] = call
+        self._by_channel[call.channel] = call
+        log.info("call %s registered: caller %s tier %s skill %s", call.call_id,
+                 mask_number(call.caller_number), call.tier, call.skill)
+        return call
+
+    def offered(self, call_id: str, agent_id: str) -> Call | None:
+        """The ACD reserved ``agent_id`` for the call and is about to Redirect it."""
+        call = self._calls.get(call_id)
+        if call is None or not call.machine.can(CallEvent.OFFER):
+            return None
+        call.agent_id = agent_id
+        call.offered_at = self._clock()
+        call.offers += 1
+        self._move(call, CallEvent.OFFER, agent_id)
+        return call
+
+    def offer_failed(self, call_id: str, detail: str) -> None:
+        """The Redirect did not happen (action error): the caller still waits in cti-wait."""
+        call = self._calls.get(call_id)
+        if call is not None and call.state is CallState.OFFERED:
+            agent = call.agent_id
+            call.agent_id = None
+            self._move(call, CallEvent.ENQUEUE, agent, detail)
+
+    # -- AMI -------------------------------------------------------------------------------
+    def _on_user_event(self, msg: Message) -> None:
+        if msg.get("UserEvent") != V.USEREVENT_WAIT:
+            return
+        call = self._by_channel.get(msg.get("Channel", ""))
+        if call is None:
+            return
+        if call.state is CallState.IVR and not call.arrival:
+            call.arrival = self._clock()
+        if call.state in (CallState.IVR, CallState.QUEUED, CallState.OFFERED):
+            agent = call.agent_id if call.state is CallState.OFFERED else None
+            if agent:
+                call.agent_id = None
+            self._move(call, CallEvent.ENQUEUE, agent)
+
+    def _on_dial_begin(self, msg: Message) -> None:
+        call = self._by_channel.get(msg.get("Channel", ""))
+        if call is None or call.state is not CallState.OFFERED:
+            return
+        call.agent_channel = msg.get("DestChannel")
+        call.ring_started = self._clock()
+        if call.agent_channel:
+            self._by_agent_channel[call.agent_channel] = call
+        self._move(call, CallEvent.RING, call.agent_id)
+
+    def _on_dial_end(self, msg: Message) -> None:
+        call = self._by_channel.get(msg.get("Channel", ""))
+        if call is None or call.state not in (CallState.OFFERED, CallState.RINGING):
+            return
+        status = msg.get("DialStatus", "")
+        agent = call.agent_id
+        if status == "ANSWER":
+            call.answered_at = self._clock()
+            self._move(call, CallEvent.ANSWER, agent, status)
+            return
+        self._forget_agent_leg(call)
+        call.agent_id = None
+        if agent:
+            call.rona_agents.append(agent)
+        self._move(call, CallEvent.NO_ANSWER, agent, status)
+
+    def _on_hangup(self, msg: Message) -> None:
+        channel = msg.get("Channel", "")
+        call = self._by_channel.get(channel)
+        if call is None:
+            return
+        call.ended_at = self._clock()
+        agent = call.agent_id
+        self._move(call, CallEvent.HANGUP, agent, msg.get("Cause", ""))
+        self._forget_agent_leg(call)
+        self._by_channel.pop(channel, None)
+        self._calls.pop(call.call_id, None)
+
+    # -- internals -------------------------------------------------------------------------
+    def _forget_agent_leg(self, call: Call) -> None:
+        if call.agent_channel:
+            self._by_agent_channel.pop(call.agent_channel, None)
+        call.agent_channel = None
+
+    def _move(self, call: Call, event: CallEvent, agent_id: str | None, detail: str = "") -> None:
+        before = call.state
+        call.machine.fire(event)
+        log.debug("call %s: %s -[%s]-> %s agent=%s", call.call_id, before.value, event.value,
+                  call.state.value, agent_id)
+        change = CallChange(event, call, agent_id, detail)
+        for observer in list(self._observers):
+            try:
+                observer.call_changed(change)
+            except Exception:
+                log.exception("call %s: observer %r failed on %s", call.call_id, observer, event.value)
