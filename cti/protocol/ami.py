@@ -41,11 +41,12 @@ from cti.protocol.ami_message import Message
 __all__ = ["AMIParser", "Banner", "Item", "ProtocolError", "DEFAULT_MAX_BLOCK", "RAW_LIMIT"]
 
 DEFAULT_MAX_BLOCK = 1 << 20
-"""Largest block accepted, in bytes. Asterisk's biggest replies (a ``DeviceStateChange`` dump,
-``Command`` output) come as many small blocks; a single block this large is garbage."""
+"""Largest block accepted, in bytes (those before the LF that ends its last line). Asterisk's
+biggest replies (a ``DeviceStateChange`` dump, ``Command`` output) come as many small blocks; a
+single block this large is garbage."""
 
 RAW_LIMIT = 4096
-"""How many bytes of an oversize block its ``ProtocolError.raw`` keeps (the head of it)."""
+"""At most this many bytes of an oversize block are kept in its ``ProtocolError.raw``."""
 
 _LF = 0x0A
 _CR = 0x0D
