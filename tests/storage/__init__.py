@@ -1,0 +1,1 @@
+"""Tests of cti.storage: models, migrations, repositories, outage buffer, queue_log."""
