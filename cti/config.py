@@ -39,7 +39,7 @@ DEFAULTS: dict[str, Any] = {
         "policy": "service-level",
         "ring_timeout": 15,
         "wrap_up_seconds": 10.0,
-        "tiers": {},
+        "tiers": [],          # list of tier mappings, most important first (cti.domain.tiers)
         "skills": {},
     },
     "pbxsim": {
@@ -135,6 +135,9 @@ def _coerce(default: Any, value: Any, where: str, origin: str) -> Any:
     elif isinstance(default, int):
         if isinstance(value, int) and not isinstance(value, bool):
             return value
+    elif isinstance(default, list):
+        if isinstance(value, list):
+            return copy.deepcopy(value)
     elif isinstance(default, str):
         if isinstance(value, (str, int, float)) and not isinstance(value, bool):
             return str(value)

@@ -55,6 +55,7 @@ def test_secret_file_and_redaction(tmp_path):
 
 def test_free_form_sections_are_taken_whole(tmp_path):
     main = tmp_path / "ctid.yaml"
-    main.write_text("acd:\n  tiers:\n    gold: {target: 0.85, within: 20}\n")
+    main.write_text("acd:\n  tiers:\n    - {name: gold, target: 0.85}\n  skills:\n    billing: {}\n")
     c = cfg.load(main, environ={})
-    assert c["acd"]["tiers"] == {"gold": {"target": 0.85, "within": 20}}
+    assert c["acd"]["tiers"] == [{"name": "gold", "target": 0.85}]
+    assert c["acd"]["skills"] == {"billing": {}}
