@@ -195,7 +195,8 @@ class FakeAMI(protocol.Factory):
     def inject(self, data: bytes | Message, split_at: Iterable[int] = (), gap: float = 0.01):
         """Send raw bytes (or a message) to every logged-in session, cut at ``split_at``.
 
-        The pieces are written ``gap`` seconds apart so each arrives in its own TCP read.
+        The pieces go straight to the socket (Twisted's write buffer would glue them back
+        together), ``gap`` seconds apart with Nagle off, so each arrives in its own TCP read.
         Returns a Deferred that fires once the last piece is written.
         """
         raw = data.encode() if isinstance(data, Message) else data
@@ -208,7 +209,8 @@ class FakeAMI(protocol.Factory):
                 if index:
                     await task.deferLater(self.reactor, gap, lambda: None)
                 for session in sessions:
-                    session.transport.write(piece)
+                    session.transport.setTcpNoDelay(True)
+                    session.transport.getHandle().sendall(piece)
 
         return defer.ensureDeferred(send())
 

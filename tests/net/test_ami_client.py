@@ -14,7 +14,7 @@ import pytest
 import pytest_twisted
 from twisted.internet import defer, reactor, task
 
-from cti.net.ami_client import AMIClient, ActionResult, LinkState
+from cti.net.ami_client import TRANSITIONS, AMIClient, ActionResult, Backoff, LinkState
 from cti.net.ami_errors import (AMIActionError, AMIConnectionLost, AMILoginFailed,
                                 AMINotConnected, AMITimeout)
 from cti.protocol.ami_message import Message
@@ -100,6 +100,15 @@ async def test_login_failure_raises_and_backs_off(server, make_client, caplog):
     assert not client.connected
     assert "wrong-secret" not in caplog.text
     assert any(r.levelno == logging.ERROR and "refused" in r.getMessage() for r in caplog.records)
+
+    server.secret = "wrong-secret"  # the PBX side is fixed: the next attempt logs in
+    await eventually(lambda: clock.getDelayedCalls())
+    clock.advance(4.0)
+    await client.when_ready()
+    server.drop()  # a later drop starts again from the first delay
+    await eventually(lambda: client.state is LinkState.WAITING)
+    (retry,) = [c for c in clock.getDelayedCalls() if c.active()]
+    assert retry.getTime() - clock.seconds() == 0.5
 
 
 @pytest_twisted.ensureDeferred
@@ -335,3 +344,24 @@ async def test_coroutine_listener_failure_is_logged_not_raised(server, make_clie
     await eventually(lambda: "async listener bug" in caplog.text)
     assert client.connected
     await defer.succeed(None)
+
+
+def test_backoff_doubles_up_to_the_cap_and_resets():
+    backoff = Backoff(0.5, 3.0)
+    assert [backoff.next_delay() for _ in range(5)] == [0.5, 1.0, 2.0, 3.0, 3.0]
+    backoff.reset()
+    assert backoff.next_delay() == 0.5
+
+
+def test_link_transitions_are_explicit():
+    client = AMIClient("127.0.0.1", 5038, "cti", "cti", reactor=task.Clock())
+    with pytest.raises(RuntimeError, match="no transition for 'logged_in' in stopped"):
+        client._move("logged_in")
+    assert client.state is LinkState.STOPPED
+    assert TRANSITIONS[(LinkState.READY, "link_down")] is LinkState.WAITING
+    assert all(TRANSITIONS[(state, "stop")] is LinkState.STOPPED for state in LinkState)
+
+
+def test_auth_must_be_md5_or_plain():
+    with pytest.raises(ValueError):
+        AMIClient("127.0.0.1", 5038, "cti", "cti", auth="sha1")
