@@ -235,6 +235,9 @@ class AMIClient(Service):
         if self._connecting is not None:
             self._connecting.cancel()
         self._fail_pending(AMIConnectionLost("AMI client stopped"))
+        waiters, self._waiters = self._waiters, []
+        for d, _ in waiters:
+            d.errback(AMINotConnected("AMI client stopped"))
         if self._wire is None:
             return defer.succeed(None)
         closed: defer.Deferred = defer.Deferred()
