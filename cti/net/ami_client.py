@@ -319,13 +319,10 @@ class AMIClient(Service):
 
     def _attempt_failed(self, error: AMIError) -> None:
         self._failures += 1
-        keep = []
-        for d, limit in self._waiters:
-            if limit is not None and self._failures >= limit:
-                d.errback(error)
-            else:
-                keep.append((d, limit))
-        self._waiters = keep
+        due = [d for d, limit in self._waiters if limit is not None and self._failures >= limit]
+        self._waiters = [(d, limit) for d, limit in self._waiters if d not in due]
+        for d in due:  # last: an errback may re-enter (stop the service, wait again)
+            d.errback(error)
 
     # -- login, keepalive, resync ------------------------------------------------------------
     async def _log_in(self, generation: int) -> None:
