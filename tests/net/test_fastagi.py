@@ -5,6 +5,8 @@ from __future__ import annotations
 import logging
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from twisted.internet import defer
 from twisted.internet.address import IPv4Address
 from twisted.internet.error import ConnectionDone
@@ -422,3 +424,19 @@ def test_build_routes_and_the_probe_route():
     assert b"uniqueid=1795360282.24" in verbose and b"5553000" not in verbose  # number masked
     h.feed(OK)
     assert h.closing
+
+
+# -- fuzzing --------------------------------------------------------------------------------------
+@settings(max_examples=150, deadline=None)
+@given(st.booleans(), st.binary(max_size=600), st.lists(st.integers(min_value=0), max_size=12))
+def test_fuzz_any_bytes_never_raise_and_leave_no_timer(with_header, data, cuts):
+    box, route = holder()
+    h = Harness({"probe": route})
+    if with_header:
+        h.feed(env_block())
+        box["session"].command("NOOP").addErrback(lambda failure: None)
+    points = sorted({c % (len(data) + 1) for c in cuts})
+    for a, b in zip([0, *points], [*points, len(data)]):
+        h.feed(data[a:b])
+    h.vanish()
+    assert h.clock.getDelayedCalls() == []
