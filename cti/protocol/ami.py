@@ -19,11 +19,17 @@ What the wire really holds (see ``tests/fixtures/asterisk-captures``):
   last line, the next ``\\r\\n`` ends the block, and the one after is an empty line between blocks,
   which carries nothing. The message keeps ``No Contacts found``.
 * A header is split at its first colon, and one space after the colon is dropped (Asterisk's
-  own reader also takes ``Name:value``). The rest of the value is kept exactly, trailing
-  spaces included (``Output:    Members: ``), and may be empty (``Value: ``).
-* Text is decoded once per complete block, so a UTF-8 character split across two reads is never
-  lost. A block that is not valid UTF-8 is decoded line by line, and a line that is not UTF-8
-  falls back to latin-1: a stray byte never costs a message.
+  own reader also takes ``Name:value``). The name must be one printable word. The rest of the
+  value is kept exactly, trailing spaces included (``Output:    Members: ``), and may be empty
+  (``Value: ``).
+* Text is decoded only once a block is complete, so a UTF-8 character split across two reads is
+  never lost. A block that is not valid UTF-8 is decoded line by line, and a line that is not
+  UTF-8 falls back to latin-1: a stray byte never costs a message.
+
+For speed, all the complete blocks of one read are decoded and split in one go when they are
+clean (valid UTF-8, well-formed headers: the normal case); anything else is read block by
+block, which decides errors exactly. Both ways give the same items (``bulk=False`` forces the
+second, for tests).
 
 Phases: ``BANNER`` (first line, client side only) -> ``BLOCK``; ``BLOCK`` -> ``DISCARD`` when a
 block grows past ``max_block``; ``DISCARD`` -> ``BLOCK`` at the next blank line, which is where
@@ -48,6 +54,7 @@ single block this large is garbage."""
 RAW_LIMIT = 4096
 """At most this many bytes of an oversize block are kept in its ``ProtocolError.raw``."""
 
+_NAMES_KEPT = 4096  # bound on the per-parser memo of header names already checked
 _LF = 0x0A
 _CR = 0x0D
 _BLANK_LINE = re.compile(rb"\n\r?\n")  # the end of a line, then an empty line
@@ -83,7 +90,10 @@ class _Phase(enum.Enum):
 class AMIParser:
     """Incremental AMI reader; one per connection and direction."""
 
-    def __init__(self, expect_banner: bool = True, max_block: int = DEFAULT_MAX_BLOCK) -> None:
+    def __init__(self, expect_banner: bool = True, max_block: int = DEFAULT_MAX_BLOCK, *,
+                 bulk: bool = True) -> None:
+        """``bulk=False`` reads strictly block by block: the same items, only slower (the
+        reference the bulk read is tested against)."""
         if max_block < 1:
             raise ValueError("max_block must be a positive number of bytes")
         self._max_block = max_block
@@ -91,6 +101,9 @@ class AMIParser:
         self._buf = bytearray()
         # No line end starts before this offset of _buf: the search resumes here.
         self._scan = 0
+        # Header names already checked; Asterisk uses a few hundred, so the check is a lookup.
+        self._names: set[str] = set()
+        self._bulk = bulk  # read all complete blocks of a feed at once when they are clean
 
     @property
     def buffered(self) -> int:
@@ -105,12 +118,23 @@ class AMIParser:
         buf += data
         out: list[Item] = []
         pos, scan, n = 0, self._scan, len(buf)
+        bulk = self._bulk
         while pos < n:
             phase = self._phase
             if phase is _Phase.BLOCK:
                 pos = _skip_blank_lines(buf, pos, n)
                 if pos >= n or (buf[pos] == _CR and pos + 1 >= n):
                     break  # nothing, or a lone CR whose next byte decides what it is
+                if bulk:
+                    bulk = False  # one try per feed: a region with a bad block goes block by block
+                    end = _end_of_last_blank_line(buf, pos)
+                    if end and end - pos <= self._max_block:
+                        messages = self._read_clean_region(buf[pos:end])
+                        if messages is not None:
+                            out += messages
+                            pos = end
+                            scan = max(pos, n - 2)
+                            continue
                 match = _BLANK_LINE.search(buf, max(pos, scan))
                 if match is None:
                     scan = max(pos, n - 2)
@@ -123,7 +147,7 @@ class AMIParser:
                 if end - 1 - pos > self._max_block:
                     out.append(self._oversize(buf, pos))
                 else:
-                    out.append(_parse_block(bytes(buf[pos:end])))
+                    out.append(self._read_block(bytes(buf[pos:end])))
                 pos = match.end()
             elif phase is _Phase.DISCARD:
                 match = _BLANK_LINE.search(buf, max(pos, scan))
@@ -163,6 +187,58 @@ class AMIParser:
         what = "banner line" if phase is _Phase.BANNER else "block"
         return [ProtocolError(f"stream ended inside a {what}", rest[:RAW_LIMIT])]
 
+    def _read_clean_region(self, region: bytearray) -> list[Message] | None:
+        """Every block of a region that ends at a blank line, or None if any of them is not
+        clean UTF-8 with well-formed headers (then the exact block-by-block path decides).
+
+        The same result as block by block: ``\n\n`` after CRLF -> LF is exactly a blank line
+        in the bytes, and UTF-8 that is valid as a whole is valid in every block.
+        """
+        try:
+            text = region.decode("utf-8")
+        except UnicodeDecodeError:
+            return None
+        messages = []
+        for block in text.replace("\r\n", "\n").split("\n\n"):
+            if block[:1] == "\n":
+                block = block.lstrip("\n")  # more blank lines between two blocks
+            if block:
+                headers = self._headers(block.split("\n"))
+                if headers is None:
+                    return None
+                messages.append(Message(headers))
+        return messages
+
+    def _read_block(self, block: bytes) -> Message | ProtocolError:
+        """One block, every line ended by LF (CR before it optional)."""
+        try:
+            lines = block.decode("utf-8").replace("\r\n", "\n")[:-1].split("\n")
+        except UnicodeDecodeError:
+            lines = [_decode(line[:-1] if line.endswith(b"\r") else line)
+                     for line in block[:-1].split(b"\n")]
+        headers = self._headers(lines)
+        if headers is None:
+            bad = next(line for line in lines if not _is_header(line))
+            return ProtocolError(f"not a 'Name: value' header line: {bad[:80]!r}", block)
+        return Message(headers)
+
+    def _headers(self, lines: list[str]) -> tuple[tuple[str, str], ...] | None:
+        """``Name: value`` lines -> header pairs; None if a line is not a header."""
+        names = self._names
+        headers = []
+        append = headers.append
+        for line in lines:
+            name, colon, value = line.partition(":")
+            if not colon or name not in names:
+                if not colon or not _is_name(name):
+                    return None
+                if len(names) < _NAMES_KEPT:
+                    names.add(name)
+            if value[:1] == " ":
+                value = value[1:]
+            append((name, value))
+        return tuple(headers)
+
     def _oversize(self, buf: bytearray, pos: int, what: str = "block") -> ProtocolError:
         # Only the head that is surely inside the block, however the bytes were chunked.
         head = min(RAW_LIMIT, self._max_block)
@@ -183,28 +259,27 @@ def _skip_blank_lines(buf: bytearray, pos: int, n: int) -> int:
     return pos
 
 
+def _end_of_last_blank_line(buf: bytearray, pos: int) -> int:
+    """Offset just past the last ``\\n\\r?\\n`` at or after pos; 0 if there is none."""
+    crlf = buf.rfind(b"\n\r\n", pos)
+    lf = buf.rfind(b"\n\n", pos)
+    return max(crlf + 3 if crlf >= 0 else 0, lf + 2 if lf >= 0 else 0)
+
+
 def _parse_banner(line: bytes) -> Banner:
     text = _decode(line[:-1] if line.endswith(b"\r") else line)
     match = _VERSION.search(text)
     return Banner(text, match.group(1) if match else None)
 
 
-def _parse_block(block: bytes) -> Message | ProtocolError:
-    """One block, every line ended by LF (CR before it optional) -> Message or ProtocolError."""
-    try:
-        lines = block.decode("utf-8").replace("\r\n", "\n")[:-1].split("\n")
-    except UnicodeDecodeError:
-        lines = [_decode(line[:-1] if line.endswith(b"\r") else line)
-                 for line in block[:-1].split(b"\n")]
-    headers = []
-    for line in lines:
-        name, colon, value = line.partition(":")
-        if not colon or not name or " " in name or not name.isprintable():
-            return ProtocolError(f"not a 'Name: value' header line: {line[:80]!r}", block)
-        if value[:1] == " ":
-            value = value[1:]
-        headers.append((name, value))
-    return Message(tuple(headers))
+def _is_name(name: str) -> bool:
+    """A header name is one printable word: no space, tab, CR or other control."""
+    return bool(name) and " " not in name and name.isprintable()
+
+
+def _is_header(line: str) -> bool:
+    name, colon, _ = line.partition(":")
+    return bool(colon) and _is_name(name)
 
 
 def _decode(raw: bytes) -> str:

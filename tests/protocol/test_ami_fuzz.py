@@ -109,3 +109,13 @@ def test_blocks_at_the_size_limit_are_judged_the_same_however_chunked(sizes, end
         size = len(block) + end.startswith(b"\r")  # bytes before the block's last LF
         assert isinstance(item, ProtocolError) == (size > max_block)
     assert parse(split(data, cuts), **options) == whole
+
+
+@FUZZ
+@given(data=st.one_of(st.binary(max_size=2000), AMI_ISH),
+       cuts=st.lists(st.integers(min_value=0), max_size=10),
+       max_block=st.sampled_from([16, 1 << 20]))
+def test_bulk_read_equals_block_by_block_read(data, cuts, max_block):
+    chunks = split(data, cuts)
+    assert parse(chunks, expect_banner=False, max_block=max_block) == parse(
+        chunks, expect_banner=False, max_block=max_block, bulk=False)

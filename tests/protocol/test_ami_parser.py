@@ -11,8 +11,8 @@ from cti.protocol.ami_message import Message
 from tests.protocol.conftest import AMI_CAPTURES, load_ami_capture
 
 
-def parse(chunks, expect_banner=True, max_block=1 << 20):
-    parser = AMIParser(expect_banner=expect_banner, max_block=max_block)
+def parse(chunks, expect_banner=True, max_block=1 << 20, bulk=True):
+    parser = AMIParser(expect_banner=expect_banner, max_block=max_block, bulk=bulk)
     items = []
     for chunk in chunks:
         items += parser.feed(chunk)
@@ -43,6 +43,7 @@ def test_capture_parses_the_same_whole_byte_by_byte_and_in_real_tcp_chunks(name)
     whole = parse([capture.server])
     assert whole == parse(one_byte_at_a_time(capture.server))
     assert whole == parse(capture.rx)
+    assert whole == parse(capture.rx, bulk=False)
 
     assert whole[0] == Banner("Asterisk Call Manager/11.0.0", "11.0.0")
     rest = whole[1:]
