@@ -39,9 +39,10 @@ DEFAULTS: dict[str, Any] = {
         "policy": "service-level",
         "ring_timeout": 15,
         "wrap_up_seconds": 10.0,
-        "tiers": [],          # list of tier mappings, most important first (cti.domain.tiers)
-        "skills": {},
+        "routing": {},        # the router's settings: tiers, rings, vip_dedicated, familiar,
+                              # service_level (cti.domain.routing.config)
     },
+    "ivr": {"menu": {}, "default_skill": "general", "prompt": "cti/menu", "timeout_ms": 5000},
     "pbxsim": {
         "enabled": False,
         "ami_port": 15038,
@@ -135,9 +136,6 @@ def _coerce(default: Any, value: Any, where: str, origin: str) -> Any:
     elif isinstance(default, int):
         if isinstance(value, int) and not isinstance(value, bool):
             return value
-    elif isinstance(default, list):
-        if isinstance(value, list):
-            return copy.deepcopy(value)
     elif isinstance(default, str):
         if isinstance(value, (str, int, float)) and not isinstance(value, bool):
             return str(value)

@@ -121,6 +121,12 @@ class CallTracker:
                  mask_number(call.caller_number), call.tier, call.skill)
         return call
 
+    def enqueue(self, call_id: str) -> None:
+        """The call waits in cti-wait though no CTIWait event said so (adoption, resync)."""
+        call = self._calls.get(call_id)
+        if call is not None and call.state is CallState.IVR:
+            self._move(call, CallEvent.ENQUEUE, None)
+
     def offered(self, call_id: str, agent_id: str) -> Call | None:
         """The ACD reserved ``agent_id`` for the call and is about to Redirect it."""
         call = self._calls.get(call_id)
@@ -133,12 +139,12 @@ class CallTracker:
         return call
 
     def offer_failed(self, call_id: str, detail: str) -> None:
-        """The Redirect did not happen (action error): the caller still waits in cti-wait."""
+        """The Redirect did not happen (action error): the caller still waits in cti-wait.
+
+        Reported like a no-answer, so the agent and the router settle the same way."""
         call = self._calls.get(call_id)
         if call is not None and call.state is CallState.OFFERED:
-            agent = call.agent_id
-            call.agent_id = None
-            self._move(call, CallEvent.ENQUEUE, agent, detail)
+            self._no_answer(call, detail)
 
     # -- AMI -------------------------------------------------------------------------------
     def _on_user_event(self, msg: Message) -> None:
@@ -149,11 +155,10 @@ class CallTracker:
             return
         if call.state is CallState.IVR and not call.arrival:
             call.arrival = self._clock()
-        if call.state in (CallState.IVR, CallState.QUEUED, CallState.OFFERED):
-            agent = call.agent_id if call.state is CallState.OFFERED else None
-            if agent:
-                call.agent_id = None
-            self._move(call, CallEvent.ENQUEUE, agent)
+        if call.state is CallState.OFFERED:          # the offer never reached cti-connect
+            self._no_answer(call, "back-in-wait")
+        elif call.state in (CallState.IVR, CallState.QUEUED):
+            self._move(call, CallEvent.ENQUEUE, None)
 
     def _on_dial_begin(self, msg: Message) -> None:
         call = self._by_channel.get(msg.get("Channel", ""))
@@ -175,11 +180,7 @@ class CallTracker:
             call.answered_at = self._clock()
             self._move(call, CallEvent.ANSWER, agent, status)
             return
-        self._forget_agent_leg(call)
-        call.agent_id = None
-        if agent:
-            call.rona_agents.append(agent)
-        self._move(call, CallEvent.NO_ANSWER, agent, status)
+        self._no_answer(call, status)
 
     def _on_hangup(self, msg: Message) -> None:
         channel = msg.get("Channel", "")
@@ -194,6 +195,14 @@ class CallTracker:
         self._calls.pop(call.call_id, None)
 
     # -- internals -------------------------------------------------------------------------
+    def _no_answer(self, call: Call, detail: str) -> None:
+        agent = call.agent_id
+        self._forget_agent_leg(call)
+        call.agent_id = None
+        if agent:
+            call.rona_agents.append(agent)
+        self._move(call, CallEvent.NO_ANSWER, agent, detail)
+
     def _forget_agent_leg(self, call: Call) -> None:
         if call.agent_channel:
             self._by_agent_channel.pop(call.agent_channel, None)

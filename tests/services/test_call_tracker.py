@@ -108,7 +108,7 @@ def test_failed_redirect_puts_call_back_in_line(tracked):
     tracker.offered(call.call_id, "1001")
     tracker.offer_failed(call.call_id, "No such channel")
     assert call.state is CallState.QUEUED and call.agent_id is None
-    assert recorder.changes[-1] == (CallEvent.ENQUEUE, CallState.QUEUED, "1001", "No such channel")
+    assert recorder.changes[-1] == (CallEvent.NO_ANSWER, CallState.QUEUED, "1001", "No such channel")
 
 
 def test_an_observer_that_fails_does_not_stop_the_others(tracked):

@@ -55,7 +55,8 @@ def test_secret_file_and_redaction(tmp_path):
 
 def test_free_form_sections_are_taken_whole(tmp_path):
     main = tmp_path / "ctid.yaml"
-    main.write_text("acd:\n  tiers:\n    - {name: gold, target: 0.85}\n  skills:\n    billing: {}\n")
+    main.write_text("acd:\n  routing:\n    tiers:\n      - {name: gold, target: 0.85}\n"
+                    "ivr:\n  menu: {'1': billing}\n")
     c = cfg.load(main, environ={})
-    assert c["acd"]["tiers"] == [{"name": "gold", "target": 0.85}]
-    assert c["acd"]["skills"] == {"billing": {}}
+    assert c["acd"]["routing"] == {"tiers": [{"name": "gold", "target": 0.85}]}
+    assert c["ivr"]["menu"] == {"1": "billing"}

@@ -1,0 +1,185 @@
+"""The ACD use case: feeds the router the facts of calls and agents and carries out its offers.
+
+The router (:mod:`cti.domain.routing`) decides; this service turns call changes (from the
+tracker) and agent changes (from the agent service) into router facts, and each resulting
+:class:`Offer` into effects, in this order: reserve the agent, mark the call offered, push the
+screen-pop (so it reaches the desktop before the phone rings), then ``Setvar CTI_TARGET`` /
+``CTI_AGENT`` and one ``Redirect`` to ``cti-connect``. A Redirect is sent once per offer and never
+repeated: if its fate is unknown (AMI link lost) the resynchronisation settles it.
+
+Offers produced while an offer is being carried out are queued and run after it, so the
+services never see a half-done offer.
+"""
+from __future__ import annotations
+
+import logging
+from collections import deque
+from typing import Callable, Iterable, Protocol
+
+from twisted.internet import defer
+
+from cti.domain import channel_vars as V
+from cti.domain.agent_state import AgentEvent
+from cti.domain.call_state import CallEvent, CallState
+from cti.domain.routing.errors import RoutingError
+from cti.domain.routing.model import Agent as RoutingAgent, Offer, WaitingCall
+from cti.services.agents import Agent, AgentError, AgentService
+from cti.services.calls import Call, CallChange, CallTracker
+
+log = logging.getLogger(__name__)
+
+
+class Connector(Protocol):
+    """Moves a caller to an agent's phone (AMI Setvar + Redirect)."""
+
+    def connect(self, call: Call, agent: Agent) -> defer.Deferred: ...
+
+
+class OfferListener(Protocol):
+    def offer_made(self, call: Call, agent: Agent) -> None: ...
+
+
+class ACDService:
+    def __init__(self, router, tracker: CallTracker, agents: AgentService, connector: Connector,
+                 *, listeners: Iterable[OfferListener] = ()):
+        self.router = router
+        self._tracker = tracker
+        self._agents = agents
+        self._connector = connector
+        self._listeners = list(listeners)
+        self._pending: deque[Offer] = deque()
+        self._draining = False
+        self.redirects_sent = 0
+
+    # -- questions for routes and the API --------------------------------------------------
+    def position(self, call_id: str) -> int:
+        try:
+            return self.router.position(call_id)
+        except RoutingError:
+            return 0
+
+    def estimated_wait(self, tier: str, skill: str) -> float:
+        try:
+            return self.router.estimated_wait(tier, skill)
+        except RoutingError:
+            return float("inf")
+
+    # -- facts from the agent service ------------------------------------------------------
+    def agent_changed(self, agent: Agent, event: AgentEvent) -> None:
+        r = self.router
+        try:
+            if event is AgentEvent.LOGIN:
+                self._run([r.agent_logged_in(RoutingAgent(agent.agent_id, dict(agent.skills),
+                                                          agent.group))])
+            elif event is AgentEvent.LOGOUT:
+                self._run(r.agent_logged_out(agent.agent_id))
+            elif event is AgentEvent.PAUSE:
+                self._run(r.agent_unavailable(agent.agent_id, agent.reason or "break"))
+            elif event in (AgentEvent.UNPAUSE, AgentEvent.WRAP_UP_DONE):
+                self._run([r.agent_available(agent.agent_id)])
+        except RoutingError as exc:
+            log.error("agent %s: router refused %s: %s", agent.agent_id, event.value, exc)
+
+    # -- facts from the call tracker -------------------------------------------------------
+    def call_changed(self, change: CallChange) -> None:
+        call, kind, r = change.call, change.kind, self.router
+        try:
+            if kind is CallEvent.ENQUEUE and change.agent_id is None:
+                if self._known(call.call_id):
+                    return                               # back in cti-wait after a slice
+                self._run([r.call_arrived(WaitingCall(call.call_id, call.tier, call.skill,
+                                                      call.arrival, call.caller_number))])
+            elif kind is CallEvent.ANSWER:
+                r.offer_answered(call.call_id)
+            elif kind is CallEvent.NO_ANSWER:
+                self._run([r.offer_failed(call.call_id, "rona")])
+            elif kind is CallEvent.HANGUP and self._known(call.call_id):
+                if call.state is CallState.ENDED:
+                    talk = (call.ended_at or 0) - (call.answered_at or call.ended_at or 0)
+                    r.call_ended(call.call_id, max(0.0, talk))
+                else:
+                    self._run([r.call_abandoned(call.call_id)])
+        except RoutingError as exc:
+            log.error("call %s: router refused %s: %s", call.call_id, kind.value, exc)
+
+    def tick(self) -> None:
+        """Time-driven changes (rings widening, VIP overflow, familiar holds expiring)."""
+        self._run(self.router.tick())
+
+    # -- carrying offers out ---------------------------------------------------------------
+    def _known(self, call_id: str) -> bool:
+        try:
+            self.router.call_status(call_id)
+            return True
+        except RoutingError:
+            return False
+
+    def _run(self, offers: Iterable[Offer | None]) -> None:
+        self._pending.extend(o for o in offers if o is not None)
+        if self._draining:
+            return
+        self._draining = True
+        try:
+            while self._pending:
+                self._carry_out(self._pending.popleft())
+        finally:
+            self._draining = False
+
+    def _carry_out(self, offer: Offer) -> None:
+        call = self._tracker.get(offer.call_id)
+        agent = self._agents.find(offer.agent_id)
+        if call is None:                                 # the caller left meanwhile
+            log.warning("offer %s -> %s dropped: the call is gone", offer.call_id, offer.agent_id)
+            self._guard(lambda: self._run([self.router.call_abandoned(offer.call_id)]))
+            return
+        if agent is None:
+            log.error("offer %s -> unknown agent %s", offer.call_id, offer.agent_id)
+            self._withdraw(offer)
+            self._guard(lambda: self._run(self.router.agent_logged_out(offer.agent_id)))
+            return
+        try:
+            self._agents.reserve(agent.agent_id, call.call_id)
+        except AgentError as exc:
+            log.error("offer %s -> %s: %s", call.call_id, agent.agent_id, exc)
+            self._withdraw(offer)
+            return
+        self._tracker.offered(call.call_id, agent.agent_id)
+        for listener in self._listeners:
+            try:
+                listener.offer_made(call, agent)
+            except Exception:
+                log.exception("call %s: offer listener %r failed", call.call_id, listener)
+        self.redirects_sent += 1
+        d = self._connector.connect(call, agent)
+        d.addErrback(self._connect_failed, call.call_id, agent.agent_id)
+
+    def _connect_failed(self, failure, call_id: str, agent_id: str) -> None:
+        log.warning("call %s: moving the caller to agent %s failed: %s", call_id, agent_id,
+                    failure.getErrorMessage())
+        self._tracker.offer_failed(call_id, failure.getErrorMessage())
+
+    def _withdraw(self, offer: Offer) -> None:
+        """An offer that could not be carried out: the call goes back in line."""
+        self._guard(lambda: self._run([self.router.offer_failed(offer.call_id, "withdrawn")]))
+
+    @staticmethod
+    def _guard(action: Callable[[], None]) -> None:
+        try:
+            action()
+        except RoutingError as exc:
+            log.error("router refused: %s", exc)
+
+
+class AMIConnector:
+    """Setvar CTI_TARGET / CTI_AGENT, then one Redirect to cti-connect."""
+
+    def __init__(self, send_action: Callable[..., defer.Deferred]):
+        self._send = send_action
+
+    @defer.inlineCallbacks
+    def connect(self, call: Call, agent: Agent):
+        channel = call.channel
+        yield self._send("Setvar", {"Channel": channel, "Variable": V.TARGET, "Value": agent.endpoint})
+        yield self._send("Setvar", {"Channel": channel, "Variable": V.AGENT, "Value": agent.agent_id})
+        yield self._send("Redirect", {"Channel": channel, "Context": V.CTX_CONNECT,
+                                      "Exten": "s", "Priority": "1"})

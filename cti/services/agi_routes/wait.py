@@ -1,0 +1,59 @@
+"""The ``wait`` route: runs between two slices of music while a caller waits in ``cti-wait``.
+
+It tells the caller when they are next in line, and it is also a safety net: a caller ctid does
+not know (a resync that missed them) is adopted from the ``CTI_*`` variables on the channel, so
+nobody waits forever unseen. Returning normally sets ``AGISTATUS=SUCCESS``, which the dialplan
+takes as "ctid is alive"; if ctid is down the AGI fails and, after a few failed slices, the
+dialplan hands the caller to app_queue.
+
+A Redirect by the ACD during this route looks like a hangup from here (Asterisk gives the same
+bytes): the route just ends; only AMI decides whether a caller abandoned.
+"""
+from __future__ import annotations
+
+import logging
+from typing import Any, Callable
+
+from cti.agi_errors import AGICommandFailed
+from cti.domain import channel_vars as V
+from cti.services.calls import Call
+
+log = logging.getLogger(__name__)
+
+SCRIPT = "wait"
+
+
+def make_route(*, tracker, acd, clock, **_: Any) -> Callable:
+    async def wait(session) -> None:
+        call_id = session.args[0] if session.args else ""
+        call = tracker.get(call_id)
+        if call is None and call_id:
+            call = await _adopt(session, tracker, call_id, clock)
+        if call is None:
+            return
+        if acd.position(call.call_id) == 1:
+            try:
+                await session.stream_file("queue-youarenext")
+            except AGICommandFailed:           # a missing sound must not cost the caller a place
+                log.warning("call %s: sound queue-youarenext is missing", call.call_id)
+
+    return wait
+
+
+async def _adopt(session, tracker, call_id: str, clock) -> Call | None:
+    values = {}
+    for name in (V.TIER, V.SKILL, V.ARRIVAL, V.CUSTOMER_ID, V.IVR_PATH, V.LANGUAGE):
+        values[name] = await session.get_variable(name)
+    try:
+        arrival = float(values[V.ARRIVAL] or clock.seconds())
+    except ValueError:
+        arrival = clock.seconds()
+    log.warning("call %s was unknown to ctid; adopted from its channel variables", call_id)
+    call = tracker.register(Call(
+        call_id=call_id, channel=session.channel, uniqueid=session.uniqueid,
+        linkedid=session.uniqueid, caller_number=session.env.get("agi_callerid", ""),
+        customer_id=values[V.CUSTOMER_ID] or None, tier=values[V.TIER] or "standard",
+        skill=values[V.SKILL] or "general", language=values[V.LANGUAGE] or "zh",
+        ivr_path=values[V.IVR_PATH] or "", created=arrival, arrival=arrival))
+    tracker.enqueue(call.call_id)
+    return call
