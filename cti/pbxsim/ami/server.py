@@ -242,7 +242,7 @@ class AMIServerFactory(protocol.Factory):
         self.started_at = float(getattr(pbx, "started_at", None) or clock.seconds())
         self.reloaded_at = float(getattr(pbx, "reloaded_at", None) or self.started_at)
         self.sessions: set[AMIServerProtocol] = set()
-        self._unsubscribe = pbx.subscribe(self.broadcast) if pbx is not None else None
+        self._unsubscribe = pbx.subscribe(self._engine_event) if pbx is not None else None
 
     def context_for(self, session: SessionState) -> Context:
         return Context(session=session, pbx=self.pbx, clock=self.clock, config=self.config,
@@ -250,6 +250,12 @@ class AMIServerFactory(protocol.Factory):
                        reloaded_at=self.reloaded_at, broadcast=self.broadcast,
                        login_failure_delay=self.login_failure_delay,
                        random=self.challenge_source)
+
+    def _engine_event(self, event: Message) -> None:
+        # OriginateResponse belongs to the Originate action (only it knows Async from sync);
+        # one the engine publishes too would be a duplicate.
+        if event.name != "OriginateResponse":
+            self.broadcast(event)
 
     def broadcast(self, event: Message) -> None:
         """Offer one event to every session; encoded once, whatever the number of clients."""

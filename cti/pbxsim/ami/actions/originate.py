@@ -6,6 +6,10 @@ later as an ``OriginateResponse`` event to every session (``call`` class), with 
 requested ``Channel`` and ``Uniqueid: <unknown>``; the caller id fields are those of the
 request's ``CallerID:`` (``<unknown>`` when absent), not the channel's. A synchronous
 originate that fails is ``Originate failed``.
+
+The engine reports only the outcome (``OriginateResult``); the ``OriginateResponse`` event is
+the AMI layer's, as in Asterisk where ``fast_originate`` in ``manager.c`` publishes it, since
+only the action knows whether it was asynchronous.
 """
 from __future__ import annotations
 
@@ -82,18 +86,15 @@ def originate(ctx: Context, request: Message):
     if not app and not (exten and context and pi):
         return Outcome([error(request, "Originate with 'Exten' requires 'Context' and 'Priority'")])
     cid_name, cid_num = parse_callerid(header(request, "CallerID"))
-    call = dict(channel=channel, context=context or None, exten=exten or None,
-                priority=pi or None, application=app or None, data=appdata,
-                timeout=timeout / 1000.0, caller_id=(cid_num or None, cid_name or None),
-                variables=_variables(request), account=header(request, "Account"))
-    try:
-        outcome = ctx.pbx.originate(**call)
-    except Exception:
-        log.exception("Originate %s failed to start", channel)
-        return Outcome([error(request, "Originate failed")])
-    if header(request, "Async").lower() in ("yes", "true", "on", "1", "y", "t"):
-        defer.maybeDeferred(lambda: outcome).addBoth(
-            _announce, ctx, request, channel, context, exten, app, appdata, cid_num, cid_name)
+    is_async = header(request, "Async").lower() in ("yes", "true", "on", "1", "y", "t")
+    call = dict(context=context or None, exten=exten or None, priority=pi or None,
+                application=app or None, data=appdata, timeout_ms=timeout,
+                callerid=header(request, "CallerID") or None, variables=_variables(request),
+                account=header(request, "Account"), action_id=action_id(request) or None)
+    outcome = defer.maybeDeferred(ctx.pbx.originate, channel, **call)
+    if is_async:
+        outcome.addBoth(_announce, ctx, request, channel, context, exten, app, appdata,
+                        cid_num, cid_name)
         return Outcome([ack(request, "Originate successfully queued")])
 
     def settled(result):
@@ -102,11 +103,13 @@ def originate(ctx: Context, request: Message):
         if _succeeded(result):
             return Outcome([ack(request, "Originate successfully queued")])
         return Outcome([error(request, "Originate failed")])
-    return defer.maybeDeferred(lambda: outcome).addBoth(settled)
+    return outcome.addBoth(settled)
 
 
 def _succeeded(result) -> bool:
-    return not isinstance(result, Failure) and getattr(result, "reason", None) == ANSWERED
+    if isinstance(result, Failure):
+        return False
+    return bool(getattr(result, "success", getattr(result, "reason", None) == ANSWERED))
 
 
 def _is_failure(result) -> bool:
