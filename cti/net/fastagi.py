@@ -19,7 +19,9 @@ A ``Redirect`` that lands while a command is pending looks *exactly* like a hang
 (captured on Asterisk 22: the pending command returns ``200 result=-1``, a ``HANGUP`` line
 follows, then 511s). The session therefore reports it as :class:`AGIHangup` and records nothing
 about abandons: only the daemon knows whether it moved the channel itself (it sent the
-``Redirect`` over AMI), so deciding "the caller abandoned" is the daemon's business.
+``Redirect`` over AMI), so deciding "the caller abandoned" is the daemon's business. A route
+waiting on something other than a command (an ACD decision) can watch
+:meth:`AGISession.when_hung_up`.
 
 A client that sends half a header and goes, or never finishes it, is dropped by a timer
 (``header_timeout``) and costs nothing more; a route still running when the client vanishes gets
@@ -106,6 +108,7 @@ class AGISession:
         self._queue: deque[_Pending] = deque()
         self._in_flight: _Pending | None = None
         self._broken: AGIError | None = None
+        self._hangup_waiters: list[defer.Deferred[None]] = []
 
     # -- what the environment says -------------------------------------------------------------
     @property
@@ -184,6 +187,26 @@ class AGISession:
         if not self.hung_up:
             log.info("AGI HANGUP notice (hangup or redirect) %s", self.describe())
         self.hung_up = True
+        self._wake_hangup_waiters()
+
+    def when_hung_up(self) -> defer.Deferred[None]:
+        """Fires at the first ``HANGUP`` notice or when the connection closes, for a route that
+        waits on something else (an ACD decision) and must stop when the channel goes."""
+        if self.hung_up or self.closed:
+            return defer.succeed(None)
+        waiter: defer.Deferred[None] = defer.Deferred(self._hangup_waiters.remove)
+        self._hangup_waiters.append(waiter)
+        return waiter
+
+    def raise_if_hung_up(self) -> None:
+        """Raise :class:`AGIHangup` if a ``HANGUP`` notice came or the connection is gone."""
+        if self.hung_up or self.closed:
+            raise AGIHangup("the channel hung up or left the AGI", command=None)
+
+    def _wake_hangup_waiters(self) -> None:
+        waiters, self._hangup_waiters = self._hangup_waiters, []
+        for waiter in waiters:
+            waiter.callback(None)
 
     def _timed_out(self, pending: _Pending) -> None:
         pending.timer = None
@@ -196,6 +219,7 @@ class AGISession:
     def connection_lost(self) -> None:
         self.closed = True
         self._fail_all(AGIHangup("the AGI connection closed"))
+        self._wake_hangup_waiters()
 
     def _fail_all(self, error: AGIError) -> None:
         if self._broken is None:

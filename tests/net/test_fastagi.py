@@ -440,3 +440,28 @@ def test_fuzz_any_bytes_never_raise_and_leave_no_timer(with_header, data, cuts):
         h.feed(data[a:b])
     h.vanish()
     assert h.clock.getDelayedCalls() == []
+
+
+def test_when_hung_up_and_raise_if_hung_up_follow_the_notice():
+    box, route = holder()
+    h = Harness({"probe": route})
+    h.feed(env_block())
+    session = box["session"]
+    waiter, dropped = session.when_hung_up(), session.when_hung_up()
+    dropped.addErrback(lambda failure: None)
+    dropped.cancel()
+    session.raise_if_hung_up()  # nothing yet
+    assert not waiter.called
+    h.feed(b"HANGUP\n")
+    assert waiter.called and session.when_hung_up().called
+    with pytest.raises(AGIHangup):
+        session.raise_if_hung_up()
+
+
+def test_when_hung_up_fires_when_the_client_vanishes():
+    box, route = holder()
+    h = Harness({"probe": route})
+    h.feed(env_block())
+    waiter = box["session"].when_hung_up()
+    h.vanish()
+    assert waiter.called and box["session"].closed
