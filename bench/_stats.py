@@ -25,7 +25,8 @@ def percentile(values: Sequence[float], p: float) -> float:
     return ordered[low] + (ordered[high] - ordered[low]) * (rank - low)
 
 
-def percentiles(values: Sequence[float], ps: Iterable[float] = (50, 90, 99, 100)) -> dict[str, float]:
+def percentiles(values: Sequence[float],
+                ps: Iterable[float] = (50, 90, 99, 100)) -> dict[str, float]:
     """``{"p50": ..., "p90": ..., ...}`` (``p100`` is the maximum)."""
     return {f"p{p:g}": percentile(values, p) for p in ps}
 
@@ -85,7 +86,8 @@ def format_table(headers: Sequence[str], rows: Iterable[Sequence[object]]) -> st
     return "\n".join(out)
 
 
-def print_table(headers: Sequence[str], rows: Iterable[Sequence[object]], title: str | None = None) -> None:
+def print_table(headers: Sequence[str], rows: Iterable[Sequence[object]],
+                title: str | None = None) -> None:
     if title:
         print(title)
     print(format_table(headers, rows))

@@ -129,7 +129,8 @@ class Handlers:
 
 
 def event_names(payload: bytes) -> set[str]:
-    return {m.name for m in AMIParser().feed(payload) if isinstance(m, Message) and m.kind == "event"}
+    return {m.name for m in AMIParser().feed(payload)
+            if isinstance(m, Message) and m.kind == "event"}
 
 
 # -- (b) ours ------------------------------------------------------------------------------------

@@ -191,8 +191,8 @@ class AMIParser:
         """Every block of a region that ends at a blank line, or None if any of them is not
         clean UTF-8 with well-formed headers (then the exact block-by-block path decides).
 
-        The same result as block by block: ``\n\n`` after CRLF -> LF is exactly a blank line
-        in the bytes, and UTF-8 that is valid as a whole is valid in every block.
+        The same result as block by block: two LFs in a row once each CRLF became LF are
+        exactly a blank line in the bytes, and UTF-8 valid as a whole is valid in every block.
         """
         try:
             text = region.decode("utf-8")

@@ -95,7 +95,8 @@ class EventListCollector:
         self._open.clear()
         return results
 
-    def _on_response(self, response: Message, action_id: str | None) -> list[ActionResult | Message]:
+    def _on_response(self, response: Message,
+                     action_id: str | None) -> list[ActionResult | Message]:
         starts_list = (response.event_list or "").lower() == _LIST_START
         if not starts_list or action_id is None:
             # Without an ActionID nothing ties events to it: its items flow on as events.

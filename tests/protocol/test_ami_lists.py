@@ -62,7 +62,8 @@ def test_every_message_comes_out_once_and_every_list_closes(name):
             assert item.kind == "event"
             seen.append(item)
     assert sorted(map(repr, seen)) == sorted(map(repr, messages))
-    assert sum(isinstance(i, ActionResult) for i in out) == sum(m.kind == "response" for m in messages)
+    answers = sum(m.kind == "response" for m in messages)
+    assert sum(isinstance(i, ActionResult) for i in out) == answers
 
 
 def test_core_show_channels_status_and_queue_status(actions):

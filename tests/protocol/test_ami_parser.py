@@ -1,4 +1,4 @@
-"""AMIParser against the bytes a real Asterisk 22 sent, and against bytes no Asterisk should send."""
+"""AMIParser on the bytes a real Asterisk 22 sent, and on bytes no Asterisk should send."""
 from __future__ import annotations
 
 import collections
@@ -105,7 +105,8 @@ def test_command_output_lines_are_kept_in_order_and_exactly():
     assert outputs[2].startswith("      Agent 2002 (Local/2002@agents/n")
     assert outputs[3].startswith("      Agent 2001 (Local/2001@agents/n")
     assert outputs[4:] == ["   No Callers", "", ""]
-    assert [k for k, _ in queue_show.headers] == ["Response", "ActionID", "Message"] + ["Output"] * 7
+    names = [k for k, _ in queue_show.headers]
+    assert names == ["Response", "ActionID", "Message"] + ["Output"] * 7
 
     bad = by_action_id(items, "cmd-bad")
     assert bad.name == "Error"
