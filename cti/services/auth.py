@@ -1,19 +1,16 @@
-"""Who is asking: principals, roles, password hashing and the session tokens ctid issues.
+"""Who is asking: principals, roles, and the session tokens ctid issues.
 
 Roles: an *agent* sees only their own calls and customers, a *supervisor* the agents of their
-teams, an *admin* everything. Passwords are stored as scrypt hashes with a per-user salt;
-tokens are random, kept only in memory, and expire.
+teams, an *admin* everything. Passwords are checked by the storage layer (salted scrypt, see
+:mod:`cti.storage.passwords`); tokens are random, kept only in memory, and expire.
 """
 from __future__ import annotations
 
-import hashlib
-import hmac
 import secrets
 from dataclasses import dataclass, field
 from typing import Callable
 
 ROLES = ("agent", "supervisor", "admin")
-_SCRYPT = dict(n=2 ** 14, r=8, p=1, dklen=32)
 
 
 @dataclass(frozen=True)
@@ -29,24 +26,6 @@ class Principal:
         if self.role == "supervisor":
             return agent_team is not None and agent_team in self.teams
         return self.agent_id == agent_id
-
-
-def hash_password(password: str, *, salt: bytes | None = None) -> str:
-    """``scrypt$<salt hex>$<hash hex>``."""
-    salt = salt or secrets.token_bytes(16)
-    digest = hashlib.scrypt(password.encode("utf-8"), salt=salt, **_SCRYPT)
-    return f"scrypt${salt.hex()}${digest.hex()}"
-
-
-def verify_password(password: str, stored: str) -> bool:
-    try:
-        scheme, salt_hex, digest_hex = stored.split("$")
-        if scheme != "scrypt":
-            return False
-        digest = hashlib.scrypt(password.encode("utf-8"), salt=bytes.fromhex(salt_hex), **_SCRYPT)
-    except (ValueError, TypeError):
-        return False
-    return hmac.compare_digest(digest.hex(), digest_hex)
 
 
 class TokenStore:

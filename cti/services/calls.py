@@ -48,6 +48,7 @@ class Call:
     ended_at: float | None = None
     offers: int = 0
     rona_agents: list[str] = field(default_factory=list)
+    ended_by: str = "caller"             # "agent" when the agent's leg hung up first
 
     @property
     def state(self) -> CallState:
@@ -186,6 +187,9 @@ class CallTracker:
         channel = msg.get("Channel", "")
         call = self._by_channel.get(channel)
         if call is None:
+            leg_of = self._by_agent_channel.get(channel)
+            if leg_of is not None and leg_of.state is CallState.CONNECTED:
+                leg_of.ended_by = "agent"
             return
         call.ended_at = self._clock()
         agent = call.agent_id

@@ -9,7 +9,6 @@ from cti.storage.queue_log import build
 from cti.storage.records import (
     AuditRecord, ContactRecord, RecordDecodeError, RecordingRecord, decode, encode,
 )
-from cti.storage.repositories.customers import mask_number
 
 T = dt.datetime(2026, 11, 22, 10, 0, 0, 123456, tzinfo=dt.timezone.utc)
 PARIS = dt.timezone(dt.timedelta(hours=1))
@@ -50,14 +49,3 @@ def test_password_hash_is_salted_and_verifies():
     assert not verify_password("s3cret", "pbkdf2$1$2$3$4$5")
     with pytest.raises(ValueError):
         hash_password("")
-
-
-@pytest.mark.parametrize("number, masked", [
-    ("+33612345678", "+33*******78"),
-    ("0612345678", "061*****78"),
-    ("6001", "***1"),
-    ("", "<none>"),
-    (None, "<none>"),
-])
-def test_mask_number_hides_the_middle(number, masked):
-    assert mask_number(number) == masked

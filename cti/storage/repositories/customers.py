@@ -1,4 +1,4 @@
-"""Customers and their calling numbers; the masked form of a number for logs."""
+"""Customers and their calling numbers."""
 from __future__ import annotations
 
 import dataclasses
@@ -7,6 +7,7 @@ import datetime as dt
 from sqlalchemy import select
 from sqlalchemy.orm import Session, selectinload
 
+from cti.domain.privacy import mask_number
 from cti.storage.db import Conflict, NotFound
 from cti.storage.models import Customer, CustomerNumber
 
@@ -18,19 +19,6 @@ class CustomerInfo:
     tier: str
     language: str
     numbers: tuple[str, ...]
-
-
-def mask_number(number: str | None) -> str:
-    """A calling number fit for a log line: `+33612345678` -> `+33*******78`.
-
-    The first three and last two characters stay, so an operator can tell calls apart without
-    the log holding the number; numbers of five characters or fewer keep only their last one.
-    """
-    if not number:
-        return "<none>"
-    if len(number) <= 5:
-        return "*" * (len(number) - 1) + number[-1]
-    return number[:3] + "*" * (len(number) - 5) + number[-2:]
 
 
 def _info(customer: Customer) -> CustomerInfo:
