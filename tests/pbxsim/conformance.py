@@ -13,7 +13,9 @@ everything else is compared verbatim:
 * **identifiers minted at run time**: ``Uniqueid``/``Linkedid`` (and every prefixed form:
   ``DestUniqueid``, ``LocalOneLinkedid``...) are ``<epoch>.<counter>``; the 8-hex-digit
   sequence number in Local/PJSIP channel names (``Local/103@callers-00000000;1``); bridge
-  ids (UUIDs); ``SessionID`` (a C pointer in Asterisk); ``Challenge`` (a random number).
+  ids (UUIDs); ``SessionID`` (a C pointer in Asterisk); ``Challenge`` (a random number);
+  a numeric ``CommandId`` (the random id Asterisk gives each AGI command; a ``CommandId``
+  the client chose, like AsyncAGI's ``cmd-1``, is kept).
   A ``<unknown>`` stays as it is: it says "no channel" and must match.
 * **wall-clock times**: ``Timestamp`` (Ping), ``EventTV``/``SessionTV`` (security events),
   ``CoreStartup*``/``CoreReload*`` (dates of the PBX start), ``StartTime``/``AnswerTime``/
@@ -69,6 +71,8 @@ def normalise_value(name: str, value: str) -> str:
         return "<elapsed>" if value else value
     if key in _ID_HEADERS:
         return _ID_HEADERS[key]
+    if key == "commandid" and value.isdigit():
+        return "<commandid>"
     if (key.endswith("uniqueid") or key.endswith("linkedid")) and _UID.match(value):
         return "<uid>"
     if key == "remoteaddress":

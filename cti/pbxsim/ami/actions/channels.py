@@ -159,7 +159,8 @@ def _priority(ctx: Context, context: str, exten: str, text: str) -> int:
     """A number, or a label looked up in the dialplan; < 1 when neither."""
     if re.fullmatch(r"\s*[+-]?\d+.*", text):
         return int(re.match(r"\s*([+-]?\d+)", text).group(1))
-    finder = getattr(ctx.pbx, "find_label", None)
+    dialplan = getattr(ctx.pbx, "dialplan", None)
+    finder = getattr(dialplan, "label_priority", None)
     found = finder(context, exten, text) if finder is not None else None
     return int(found) if found else -1
 

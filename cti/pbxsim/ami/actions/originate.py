@@ -80,7 +80,7 @@ def originate(ctx: Context, request: Message):
             word in (app + appdata).lower() for word in _SHELL_APPS):
         return Outcome([error(request, "Originate with certain 'Application' arguments requires "
                                        "the additional System privilege, which you do not have.")])
-    exists = getattr(ctx.pbx, "exists_extension", None)
+    exists = getattr(getattr(ctx.pbx, "dialplan", None), "exists", None)
     if exten and context and pi and exists is not None and not exists(context, exten, pi):
         return Outcome([error(request, "Extension does not exist.")])
     if not app and not (exten and context and pi):
