@@ -248,10 +248,15 @@ async def record_file(session, args):
     if len(args) < 4:
         return usage("RECORD FILE")
     timeout = int(args[3]) / 1000.0 if args[3].lstrip("-").isdigit() and int(args[3]) > 0 else None
-    digit = await session.chan.suspend(session.pbx.reactor, timeout, wake_on_dtmf=True)
-    if digit is None:
-        return ok("result=1 (timeout) endpos=0")
-    return ok(f"result={_digit_result(digit)} (dtmf) endpos=0")
+    escape = args[2]
+    deadline = None if timeout is None else session.pbx.now() + timeout
+    while True:
+        remaining = None if deadline is None else max(0.0, deadline - session.pbx.now())
+        digit = await session.chan.suspend(session.pbx.reactor, remaining, wake_on_dtmf=True)
+        if digit is None:
+            return ok("result=1 (timeout) endpos=0")
+        if digit in escape:
+            return ok(f"result={_digit_result(digit)} (dtmf) endpos=0")
 
 
 @command("SET MUSIC")

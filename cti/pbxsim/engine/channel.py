@@ -157,10 +157,10 @@ class Channel:
             self._wake(value)
 
     def deliver_dtmf(self, digit: str) -> None:
+        """A digit arrived: it wakes an application reading digits; otherwise it is read
+        and discarded with the other frames, as on Asterisk."""
         if self._waiter is not None and self._wake_on_dtmf:
             self._wake(digit)
-        else:
-            self.dtmf_buffer.append(digit)
 
     @property
     def waiting(self) -> bool:

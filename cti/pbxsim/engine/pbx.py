@@ -21,10 +21,7 @@ from twisted.internet import defer
 
 from cti.protocol.ami_message import Message
 
-try:
-    from cti.pbxsim.dialplan import substitute
-except ImportError:  # the package's __init__ is not there yet: take the module itself
-    from cti.pbxsim.dialplan.substitution import substitute
+from cti.pbxsim.dialplan import substitute
 
 from . import cdr, events, local, runner
 from .bridge import Bridge
