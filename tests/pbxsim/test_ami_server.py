@@ -26,7 +26,8 @@ def test_the_captured_manager_conf_gives_the_captured_users() -> None:
 
 
 @pytest.mark.parametrize("text", ["[a]\nsecret", "secret = x\n", "[a\nsecret=x",
-                                  "[a]\neventfilter = !(unclosed\n", "[a]\npermit = nonsense\n"])
+                                  "[a]\neventfilter = !(unclosed\n", "[a]\npermit = nonsense\n",
+                                  "[a]\neventfilter(action(exclude),name(VarSet)) =\n"])
 def test_bad_manager_conf_lines_are_reported(text: str) -> None:
     with pytest.raises(ManagerConfigError):
         parse_manager_conf(text)

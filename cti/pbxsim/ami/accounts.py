@@ -150,6 +150,10 @@ def parse_manager_conf(text: str) -> ManagerConfig:
                 acl.append(AclRule(key == "permit", _network(value)))
             elif key == "eventfilter":
                 filters.append(EventFilter.parse(value))
+            elif key.startswith("eventfilter("):
+                raise ManagerConfigError(
+                    f"[{name}]: advanced 'eventfilter(...)' filters are not simulated; "
+                    "use the legacy 'eventfilter = [!]regex' form")
         accounts[name] = Account(name, secret, read, write, tuple(acl), tuple(filters))
     return ManagerConfig(
         accounts=accounts,
