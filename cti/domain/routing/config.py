@@ -9,7 +9,7 @@ the service-level policy's tuning, parsed from a plain mapping (the daemon's con
     vip_dedicated: {enabled: true, overflow_after: 10, take_others: true}
     familiar: {hold_seconds: 5, remember_seconds: 3600}
     service_level: {window_seconds: 1800, prior_calls: 20, late_weight: 0.1,
-                    min_risk: 0.05, max_risk: 20}
+                    adapt_every: 60, adapt_rate: 0.05, max_weight: 50}
 """
 from __future__ import annotations
 
@@ -36,8 +36,9 @@ class RoutingConfig:
     window_seconds: float = 1800.0       # live service level's sliding window
     prior_calls: float = 20.0            # pseudo-calls at target, so a few calls cannot swing it
     late_weight: float = 0.1             # urgency left to a call past its threshold
-    min_risk: float = 0.05
-    max_risk: float = 20.0
+    adapt_every: float = 60.0            # seconds between tier-weight adjustments
+    adapt_rate: float = 0.05             # log-weight step per unit of risk above/below target
+    max_weight: float = 50.0             # tier weights stay within [1/max, max]
 
     def rings_for(self, tier: Tier) -> Rings:
         return self.tier_rings.get(tier.name, self.rings)
@@ -67,7 +68,8 @@ class RoutingConfig:
         sl = _section(config, "service_level")
         _only(vip, {"enabled", "overflow_after", "take_others"}, "vip_dedicated")
         _only(familiar, {"hold_seconds", "remember_seconds"}, "familiar")
-        _only(sl, {"window_seconds", "prior_calls", "late_weight", "min_risk", "max_risk"},
+        _only(sl, {"window_seconds", "prior_calls", "late_weight", "adapt_every", "adapt_rate",
+                   "max_weight"},
               "service_level")
         result = cls(
             tiers=tiers, rings=rings, tier_rings=tier_rings,
@@ -79,11 +81,13 @@ class RoutingConfig:
             window_seconds=_seconds(sl, "window_seconds", 1800.0, "service_level"),
             prior_calls=_seconds(sl, "prior_calls", 20.0, "service_level"),
             late_weight=_seconds(sl, "late_weight", 0.1, "service_level"),
-            min_risk=_seconds(sl, "min_risk", 0.05, "service_level"),
-            max_risk=_seconds(sl, "max_risk", 20.0, "service_level"),
+            adapt_every=_seconds(sl, "adapt_every", 60.0, "service_level"),
+            adapt_rate=_seconds(sl, "adapt_rate", 0.05, "service_level"),
+            max_weight=_seconds(sl, "max_weight", 50.0, "service_level"),
         )
-        if result.window_seconds <= 0 or not 0 < result.min_risk <= result.max_risk:
-            raise ConfigError("service_level: window must be positive, 0 < min_risk <= max_risk")
+        if result.window_seconds <= 0 or result.adapt_every <= 0 or result.max_weight < 1:
+            raise ConfigError("service_level: window and adapt_every must be positive, "
+                              "max_weight at least 1")
         return result
 
 

@@ -8,8 +8,8 @@ one (skill, tier) queue, held in arrival order, the best call is always among a 
 - ``fifo``: app_queue with no priority: the longest wait wins, tiers ignored.
 - ``priority``: app_queue ``QUEUE_PRIO``: the highest tier rank wins, FIFO within it, no aging.
 - ``service-level`` (ours): the call whose tier is most at risk of missing its target. A tier's
-  *risk* is its live miss rate over its allowed miss rate, ``(1 - SL) / (1 - target)``, from
-  the sliding window; a call's urgency is ``risk x wait / threshold`` while it can still be
+  *risk* is its live miss rate over its allowed miss rate, ``(1 - SL) / (1 - target)``, or its
+  live abandon rate over its abandon target, whichever is worse, from the sliding window; a call's urgency is ``risk x wait / threshold`` while it can still be
   answered in time, then ``risk x late_weight x wait / threshold`` once it cannot (serving it
   later no longer changes the service level, but its urgency keeps growing, so it is never
   starved). A call waiting ``max_wait`` or more outranks every call that is not, oldest first.
@@ -42,6 +42,13 @@ class Policy:
 
     def key(self, tier: Tier, wait: float) -> Key:
         raise NotImplementedError
+
+    def state(self) -> dict[str, float]:
+        """What the policy learned, for the router's snapshot."""
+        return {}
+
+    def load_state(self, state: dict[str, float]) -> None:
+        """Restore what ``state`` returned."""
 
     def candidates(self, queue: CallQueue, tier: Tier, now: float) -> Sequence[QueueEntry]:
         oldest = queue.oldest()
@@ -82,24 +89,58 @@ class ServiceLevelPolicy(Policy):
 
     def __init__(self, config: RoutingConfig, live: LiveServiceLevel):
         super().__init__(config, live)
-        self._risk: dict[str, float] = {t.name: 1.0 for t in config.tiers}
+        self._log_weight: dict[str, float] = {t.name: 0.0 for t in config.tiers}
+        self._weight: dict[str, float] = {t.name: 1.0 for t in config.tiers}
+        self._adapted_at: float | None = None
 
     def risk(self, tier: Tier, now: float) -> float:
-        allowed = max(1.0 - tier.sl_target, 0.01)
-        missed = 1.0 - self.live.level(tier, now)
-        return min(self.config.max_risk, max(self.config.min_risk, missed / allowed))
+        """How the tier stands against its targets: live misses over allowed misses for the
+        service level, live abandon rate over the abandon target, the worse of the two
+        (1.0 = exactly at target, above 1 = missing)."""
+        missed = (1.0 - self.live.level(tier, now)) / max(1.0 - tier.sl_target, 0.01)
+        abandoned = self.live.abandon_rate(tier, now) / max(tier.abandon_target, 0.005)
+        return max(missed, abandoned)
+
+    def weight(self, tier: Tier) -> float:
+        return self._weight[tier.name]
 
     def prepare(self, now: float) -> None:
-        for tier in self.config.tiers:
-            self._risk[tier.name] = self.risk(tier, now)
+        """Every ``adapt_every`` seconds, move each tier's weight up while it is worse off
+        than the others against its targets and down while it is better off (an integral
+        controller: it keeps moving until the tiers stand equally against their targets)."""
+        cfg = self.config
+        if self._adapted_at is None:
+            self._adapted_at = now
+        steps = int((now - self._adapted_at) // cfg.adapt_every)
+        if steps <= 0:
+            return
+        self._adapted_at += steps * cfg.adapt_every
+        steps = min(steps, 10)       # after a long quiet spell, do not overreact
+        risks = {t.name: self.risk(t, now) for t in cfg.tiers}
+        logs = self._log_weight
+        for name, risk in risks.items():
+            logs[name] += steps * cfg.adapt_rate * (min(risk, 5.0) - 1.0)
+        centre = sum(logs.values()) / len(logs)
+        bound = math.log(cfg.max_weight)
+        for name in logs:
+            logs[name] = min(bound, max(-bound, logs[name] - centre))
+            self._weight[name] = math.exp(logs[name])
 
     def key(self, tier: Tier, wait: float) -> Key:
         if wait >= tier.max_wait:
             return (1.0, wait)
         share = wait / tier.sl_threshold
-        if share < 1.0:
-            return (0.0, self._risk[tier.name] * share)
-        return (0.0, self._risk[tier.name] * self.config.late_weight * share)
+        weight = self._weight[tier.name]
+        return (0.0, weight * share if share < 1.0 else weight * self.config.late_weight * share)
+
+    def state(self) -> dict[str, float]:
+        return dict(self._log_weight)
+
+    def load_state(self, state: dict[str, float]) -> None:
+        for name, value in state.items():
+            if name in self._log_weight:
+                self._log_weight[name] = float(value)
+                self._weight[name] = math.exp(float(value))
 
     def candidates(self, queue: CallQueue, tier: Tier, now: float) -> Sequence[QueueEntry]:
         oldest = queue.oldest()
@@ -113,16 +154,15 @@ class ServiceLevelPolicy(Policy):
     def outranking(self, tier: Tier, mine: Key, now: float) -> list[tuple[float, float]]:
         if mine[0] >= 1.0:
             return [(max(mine[1], tier.max_wait), INF)]
-        risk = self._risk[tier.name]
-        urgency, threshold = mine[1], tier.sl_threshold
-        in_time_from = urgency * threshold / risk
-        late_from = urgency * threshold / (risk * self.config.late_weight) \
-            if self.config.late_weight > 0 else INF
+        weight, threshold = self._weight[tier.name], tier.sl_threshold
         ranges = [(tier.max_wait, INF)]
+        in_time_from = mine[1] * threshold / weight
         if in_time_from < threshold:
             ranges.append((in_time_from, threshold))
-        if max(threshold, late_from) < tier.max_wait:
-            ranges.append((max(threshold, late_from), tier.max_wait))
+        late = weight * self.config.late_weight
+        late_from = max(threshold, mine[1] * threshold / late) if late > 0 else INF
+        if late_from < tier.max_wait:
+            ranges.append((late_from, tier.max_wait))
         return ranges
 
 

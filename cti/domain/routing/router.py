@@ -94,7 +94,7 @@ class Router:
         if c.status is CallStatus.CONNECTED:
             raise InvalidRequest(f"call {call_id} is connected: report call_ended instead")
         now = self.clock()
-        self.live.record(c.tier, now, False)
+        self.live.record(c.tier, now, False, abandoned=True)
         agent = self._agents[c.agent_id] if c.status is CallStatus.OFFERED else None
         self._take_out(c)
         del self._calls[call_id]

@@ -9,50 +9,62 @@ from cti.domain.tiers import Tier, TierTable
 
 
 class LiveServiceLevel:
-    """Per tier, the share of calls answered within threshold over the last ``window`` seconds.
+    """Per tier, over the last ``window`` seconds: the share of calls answered within threshold
+    and the share abandoned.
 
     Every answered call counts (met if its wait was within the tier's threshold); every
-    abandoned call counts as missed. ``prior`` pseudo-calls at the target keep a quiet tier's
-    figure from swinging on its first few calls.
+    abandoned call counts as missed. ``prior`` pseudo-calls exactly at the targets keep a quiet
+    tier's figures from swinging on its first few calls.
     """
 
     def __init__(self, tiers: TierTable, window: float, prior: float):
         self._tiers = tiers
         self.window = window
         self.prior = prior
-        self._events: dict[str, deque[tuple[float, bool]]] = {t.name: deque() for t in tiers}
+        self._events: dict[str, deque[tuple[float, bool, bool]]] = {
+            t.name: deque() for t in tiers}
         self._met: dict[str, int] = {t.name: 0 for t in tiers}
+        self._abandoned: dict[str, int] = {t.name: 0 for t in tiers}
 
-    def record(self, tier: Tier, at: float, met: bool) -> None:
-        self._events[tier.name].append((at, met))
+    def record(self, tier: Tier, at: float, met: bool, abandoned: bool = False) -> None:
+        self._events[tier.name].append((at, met, abandoned))
         self._met[tier.name] += met
+        self._abandoned[tier.name] += abandoned
 
-    def _expire(self, name: str, now: float) -> deque[tuple[float, bool]]:
+    def _expire(self, name: str, now: float) -> int:
         events = self._events[name]
         horizon = now - self.window
         while events and events[0][0] <= horizon:
-            _, met = events.popleft()
+            _, met, abandoned = events.popleft()
             self._met[name] -= met
-        return events
+            self._abandoned[name] -= abandoned
+        return len(events)
 
     def level(self, tier: Tier, now: float) -> float:
-        events = self._expire(tier.name, now)
-        return (self._met[tier.name] + self.prior * tier.sl_target) / (len(events) + self.prior) \
-            if (len(events) + self.prior) else tier.sl_target
+        """Live service level: answered within threshold / calls that finished waiting."""
+        counted = self._expire(tier.name, now) + self.prior
+        return (self._met[tier.name] + self.prior * tier.sl_target) / counted \
+            if counted else tier.sl_target
 
-    def counts(self, tier: Tier, now: float) -> tuple[int, int]:
-        """(met, counted) in the window."""
-        events = self._expire(tier.name, now)
-        return self._met[tier.name], len(events)
+    def abandon_rate(self, tier: Tier, now: float) -> float:
+        counted = self._expire(tier.name, now) + self.prior
+        return (self._abandoned[tier.name] + self.prior * tier.abandon_target) / counted \
+            if counted else tier.abandon_target
+
+    def counts(self, tier: Tier, now: float) -> tuple[int, int, int]:
+        """(met, abandoned, counted) in the window, without the prior."""
+        counted = self._expire(tier.name, now)
+        return self._met[tier.name], self._abandoned[tier.name], counted
 
     def snapshot(self) -> dict[str, list[list[Any]]]:
-        return {name: [[at, met] for at, met in events] for name, events in self._events.items()}
+        return {name: [list(event) for event in events]
+                for name, events in self._events.items()}
 
     def restore(self, data: dict[str, list[list[Any]]]) -> None:
         for name, events in data.items():
             if name in self._events:
-                for at, met in events:
-                    self.record(self._tiers[name], float(at), bool(met))
+                for at, met, abandoned in events:
+                    self.record(self._tiers[name], float(at), bool(met), bool(abandoned))
 
 
 class WaitEstimator:

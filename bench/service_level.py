@@ -1,0 +1,226 @@
+"""Service level of three ACD policies on the same callers: FIFO (app_queue, no priority),
+strict priority (app_queue QUEUE_PRIO) and ours (service-level driven).
+
+A discrete-event simulation: Poisson arrivals split by tier, lognormal handle times, callers
+with exponential patience who hang up if not answered in time. Every policy sees the very same
+callers (common random numbers) through the real ``Router`` built by ``make_router``. For each
+policy a binary search finds the smallest head count that meets every tier's service-level
+and abandon targets, printed beside the Erlang-C pooled bound.
+
+Service level = answered within the threshold / offered (abandons count as misses).
+
+    python bench/service_level.py [--days 3] [--calls-per-hour 1200] [--aht 180] [--seed 7]
+"""
+from __future__ import annotations
+
+import argparse
+import heapq
+import math
+import random
+import sys
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from cti.domain.erlang import erlang_a_figures, staffing  # noqa: E402
+from cti.domain.routing import Agent, CallStatus, WaitingCall, make_router  # noqa: E402
+from cti.domain.tiers import DEFAULT_TIERS  # noqa: E402
+
+POLICIES = (("fifo", "FIFO (app_queue)"), ("priority", "strict priority (QUEUE_PRIO)"),
+            ("service-level", "ours (service level)"))
+TIER_MIX = {"platinum": 0.015, "diamond": 0.025, "gold": 0.045, "silver": 0.065,
+            "standard": 0.85}
+SKILL = "general"
+WARM_UP = 3600.0
+
+
+@dataclass
+class TierFigures:
+    offered: int = 0
+    answered: int = 0
+    in_time: int = 0
+    abandoned: int = 0
+    wait_answered: float = 0.0
+
+    @property
+    def service_level(self) -> float:
+        return self.in_time / self.offered if self.offered else 1.0
+
+    @property
+    def asa(self) -> float:
+        return self.wait_answered / self.answered if self.answered else 0.0
+
+    @property
+    def abandon_rate(self) -> float:
+        return self.abandoned / self.offered if self.offered else 0.0
+
+
+@dataclass
+class Result:
+    agents: int
+    tiers: dict[str, TierFigures] = field(default_factory=dict)
+
+    def meets_targets(self) -> bool:
+        return all(f.service_level >= DEFAULT_TIERS[name].sl_target
+                   and f.abandon_rate <= DEFAULT_TIERS[name].abandon_target
+                   for name, f in self.tiers.items())
+
+
+def make_callers(days: float, calls_per_hour: float, aht: float, patience: float,
+                 sigma: float, seed: int) -> list[tuple[float, str, float, float]]:
+    """(arrival, tier, handle seconds, patience seconds), the same for every policy."""
+    rng = random.Random(seed)
+    names, weights = list(TIER_MIX), list(TIER_MIX.values())
+    mu = math.log(aht) - sigma * sigma / 2.0          # lognormal with mean ``aht``
+    rate = calls_per_hour / 3600.0
+    callers, t, horizon = [], 0.0, WARM_UP + days * 86400.0
+    while True:
+        t += rng.expovariate(rate)
+        if t >= horizon:
+            return callers
+        callers.append((t, rng.choices(names, weights)[0], rng.lognormvariate(mu, sigma),
+                        rng.expovariate(1.0 / patience)))
+
+
+def simulate(policy: str, agents: int, callers: list[tuple[float, str, float, float]],
+             config: dict | None = None) -> Result:
+    now = [0.0]
+    router = make_router(policy, config or {}, lambda: now[0])
+    events: list[tuple[float, int, int, str]] = []   # (time, order, kind, id)
+    ARRIVE, ABANDON, END = 0, 1, 2
+    for i, (t, _, _, patience) in enumerate(callers):
+        events.append((t, i, ARRIVE, str(i)))
+        events.append((t + patience, i, ABANDON, str(i)))
+    heapq.heapify(events)
+    handle = {str(i): c[2] for i, c in enumerate(callers)}
+    figures = {name: TierFigures() for name in TIER_MIX}
+    counted = {str(i): figures[c[1]] for i, c in enumerate(callers) if c[0] >= WARM_UP}
+    on_call: dict[str, str] = {}
+    order = len(callers)
+
+    def connect(offer) -> None:
+        nonlocal order
+        router.offer_answered(offer.call_id)
+        on_call[offer.agent_id] = offer.call_id
+        f = counted.get(offer.call_id)
+        if f is not None:
+            f.answered += 1
+            f.wait_answered += offer.waited
+            f.in_time += offer.waited <= DEFAULT_TIERS[offer.tier].sl_threshold
+        order += 1
+        heapq.heappush(events, (now[0] + handle[offer.call_id], order, END, offer.agent_id))
+
+    for n in range(agents):
+        router.agent_logged_in(Agent(f"agent{n}", {SKILL: 5}))
+    while events:
+        t, _, kind, ident = heapq.heappop(events)
+        now[0] = t
+        if kind == ARRIVE:
+            i = int(ident)
+            f = counted.get(ident)
+            if f is not None:
+                f.offered += 1
+            offer = router.call_arrived(WaitingCall(ident, callers[i][1], SKILL, t))
+            if offer is not None:
+                connect(offer)
+        elif kind == ABANDON:
+            try:
+                status = router.call_status(ident)
+            except KeyError:
+                continue
+            if status is CallStatus.WAITING:
+                router.call_abandoned(ident)
+                f = counted.get(ident)
+                if f is not None:
+                    f.abandoned += 1
+        else:
+            call_id = on_call.pop(ident)
+            router.call_ended(call_id, handle[call_id])
+            offer = router.agent_available(ident)
+            if offer is not None:
+                connect(offer)
+        for offer in router.tick():
+            connect(offer)
+    return Result(agents, figures)
+
+
+def smallest_meeting(policy: str, callers, start: int, cache: dict) -> int:
+    def run(n: int) -> Result:
+        if (policy, n) not in cache:
+            cache[(policy, n)] = simulate(policy, n, callers)
+        return cache[(policy, n)]
+
+    low, high = start - 1, start
+    while not run(high).meets_targets():
+        low, high = high, high + 4
+    while low > 0 and run(low).meets_targets():
+        high, low = low, low - 4
+    while high - low > 1:
+        mid = (low + high) // 2
+        low, high = (low, mid) if run(mid).meets_targets() else (mid, high)
+    return high
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--days", type=float, default=3.0)
+    parser.add_argument("--calls-per-hour", type=float, default=1200.0)
+    parser.add_argument("--aht", type=float, default=180.0)
+    parser.add_argument("--handle-sigma", type=float, default=0.8)
+    parser.add_argument("--patience", type=float, default=180.0)
+    parser.add_argument("--seed", type=int, default=7)
+    args = parser.parse_args(argv)
+    started = time.perf_counter()
+    callers = make_callers(args.days, args.calls_per_hour, args.aht, args.patience,
+                           args.handle_sigma, args.seed)
+    weighted = sum(share * DEFAULT_TIERS[name].sl_target for name, share in TIER_MIX.items())
+    weighted_abandon = sum(share * DEFAULT_TIERS[name].abandon_target
+                           for name, share in TIER_MIX.items())
+    bound = staffing(args.calls_per_hour, args.aht, weighted, 20.0)
+    pooled_a = next(n for n in range(1, 10 * bound.agents) if (lambda f: (
+        f.service_level >= weighted and f.abandon_rate <= weighted_abandon))(
+            erlang_a_figures(n, args.calls_per_hour, args.aht, 20.0, args.patience)))
+    print(f"load {args.calls_per_hour:.0f} calls/h, AHT {args.aht:.0f} s (lognormal, sigma "
+          f"{args.handle_sigma}), {sum(v for k, v in TIER_MIX.items() if k != 'standard'):.0%}"
+          f" VIP, patience exp. mean {args.patience:.0f} s; {args.days:g} simulated days "
+          f"after 1 h warm-up, {len(callers)} callers, seed {args.seed}")
+    print("targets: " + ", ".join(
+        f"{t.name} {t.sl_target:.0%}/{t.sl_threshold:.0f}s ab<={t.abandon_target:.0%}"
+        for t in DEFAULT_TIERS))
+    cache: dict = {}
+    smallest = {p: smallest_meeting(p, callers, pooled_a, cache) for p, _ in POLICIES}
+    common = smallest["service-level"]
+    print(f"\nper tier at {common} agents (the smallest head count meeting every target "
+          "with our policy):")
+    header = f"{'tier':<10}" + "".join(f"| {label:<30}" for _, label in POLICIES)
+    print(header)
+    print(f"{'':<10}" + "| SL      ASA     aband.        " * len(POLICIES))
+    print("-" * len(header))
+    for name in TIER_MIX:
+        row = f"{name:<10}"
+        for policy, _ in POLICIES:
+            f = cache.get((policy, common)) or simulate(policy, common, callers)
+            cache[(policy, common)] = f
+            f = f.tiers[name]
+            row += f"| {f.service_level:6.1%} {f.asa:6.1f}s {f.abandon_rate:6.2%}        "
+        print(row)
+    print("\nsmallest head count meeting every tier's targets:")
+    for policy, label in POLICIES:
+        n = smallest[policy]
+        print(f"  {label:<30} {n:4d} agents  ({(n - bound.agents) / bound.agents:+.1%} vs "
+              f"Erlang-C bound, {(n - pooled_a) / pooled_a:+.1%} vs Erlang-A bound)")
+    print(f"  {'Erlang-C pooled bound':<30} {bound.agents:4d} agents  (M/M/c, call-weighted "
+          f"target {weighted:.1%} in 20 s, nobody abandons)")
+    print(f"  {'Erlang-A pooled bound':<30} {pooled_a:4d} agents  (M/M/c+M with the same "
+          f"patience: SL >= {weighted:.1%}, abandon <= {weighted_abandon:.2%})")
+    erlang_a = erlang_a_figures(common, args.calls_per_hour, args.aht, 20.0, args.patience)
+    print(f"  (Erlang A at {common} agents, pooled FIFO: SL {erlang_a.service_level:.1%}, "
+          f"ASA {erlang_a.asa:.1f} s, abandon {erlang_a.abandon_rate:.2%})")
+    print(f"\n{len(cache)} simulations in {time.perf_counter() - started:.0f} s")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
