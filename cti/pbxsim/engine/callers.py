@@ -4,7 +4,8 @@
 caller id set) and starts the dialplan at ``context,exten,1``. The caller has a ``patience``:
 if the call is not bridged to someone by then, the caller hangs up (an abandon). ``dtmf``
 are the digits the caller keys, one each time the call waits for a digit, after
-``dtmf_delay`` seconds. :class:`CallerArrivals` makes Poisson arrivals per tier with a
+``dtmf_delay`` seconds. ``variables`` are set on the channel before its dialplan starts
+(as the trunk's own settings would be, e.g. ``QUEUE_PRIO``). :class:`CallerArrivals` makes Poisson arrivals per tier with a
 seeded generator, for load and service-level benchmarks.
 """
 from __future__ import annotations
@@ -39,7 +40,7 @@ class CallHandle:
 
 def place_call(pbx, callerid: str, context: str, exten: str, *, patience: float | None = None,
                dtmf: str = "", dtmf_delay: float = 0.5, trunk: str = "trunk",
-               name: str | None = None) -> CallHandle:
+               name: str | None = None, variables: dict[str, str] | None = None) -> CallHandle:
     from .pbx import parse_callerid
 
     party = parse_callerid(callerid) or Party()
@@ -47,6 +48,7 @@ def place_call(pbx, callerid: str, context: str, exten: str, *, patience: float 
     chan = pbx.new_channel("PJSIP", chan_name, context, exten, ChannelState.RING)
     chan.caller = Party(party.num, name or party.name)
     chan.connected = Party(party.num, name or party.name)
+    chan.variables.update(variables or {})
     handle = CallHandle(chan, pbx.now())
     digits = list(dtmf)
     timers = []
