@@ -320,3 +320,12 @@ def test_a_block_with_garbage_lines_is_read_as_asterisk_reads_it() -> None:
     assert [(m["Response"], m.get("ActionID")) for m in replies] == [("Success", "g"),
                                                                      ("Error", None)]
     assert replies[1]["Message"] == "Missing action in request"
+
+
+def test_a_stray_cr_in_a_value_is_not_echoed_into_the_reply() -> None:
+    factory, _ = make_factory()
+    client = Client(factory)
+    client.send(raw=b"Action:Ping\nActionID:a\r\rb\r\n\r\n")
+    [reply] = client.read()
+    assert reply.headers == (("Response", "Error"), ("ActionID", "ab"),
+                             ("Message", "Permission denied"))

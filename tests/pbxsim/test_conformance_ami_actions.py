@@ -23,14 +23,13 @@ import itertools
 import pytest
 from twisted.internet.task import Clock
 
+from cti.pbxsim import engine
 from cti.pbxsim.ami import AMIServerFactory, load_manager_conf
+from cti.pbxsim.dialplan.dialplan import Dialplan
 from cti.protocol.ami_message import Message
 
 from .conformance import (CAPTURES, MANAGER_CONF, assert_conforms, captured_server_messages,
                           parse_server_stream, replay)
-
-engine = pytest.importorskip("cti.pbxsim.engine")  # the engine is a sibling package
-from cti.pbxsim.dialplan.dialplan import Dialplan  # noqa: E402
 
 CAPTURE = "ami-actions"
 QUEUE_ACTIONS = ("QueueStatus", "QueueSummary", "QueueAdd", "QueuePause", "QueueRemove")

@@ -51,6 +51,14 @@ def _address(addr: Any) -> tuple[str, str]:
     return f"{family}/TCP/{host}/{port}", host
 
 
+def without_stray_cr(message: Message) -> Message:
+    """A request with stray CRs (``ActionID:\r\r\n``) taken out of its values: echoed back
+    in a reply they would break the framing of what we write."""
+    if not any("\r" in value for _, value in message.headers):
+        return message
+    return Message.of([(name, value.replace("\r", "")) for name, value in message.headers])
+
+
 def lenient_headers(raw: bytes) -> Message:
     """What Asterisk makes of a block our parser rejected: every line is kept, and only the
     ``Name: value`` ones can ever match a header lookup."""
@@ -118,7 +126,7 @@ class AMIServerProtocol(protocol.Protocol):
                 log.info("AMI client %s sent a malformed block: %s",
                          self.session.peer_host if self.session else "?", item.reason)
                 item = lenient_headers(item.raw)
-            self._requests.append(item)
+            self._requests.append(without_stray_cr(item))
         self._run_next()
 
     def _run_next(self) -> None:
@@ -150,7 +158,11 @@ class AMIServerProtocol(protocol.Protocol):
         if not self._open:
             return
         for message in outcome.messages:
-            self._write(message.encode())
+            try:
+                self._write(message.encode())
+            except ValueError:  # a value with a line break: never put it on the wire
+                log.error("AMI reply not sent, it has a line break in a header: %r",
+                          message.headers[:3])
         held, self._held, self._held_bytes = self._held, [], 0
         for data in held:
             self._write(data)

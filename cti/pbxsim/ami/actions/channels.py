@@ -155,7 +155,7 @@ def hangup(ctx: Context, request: Message):
                     list_complete(request, "ChannelsHungupListComplete", len(items))])
 
 
-def _priority(ctx: Context, context: str, exten: str, text: str) -> int:
+def priority_number(ctx: Context, context: str, exten: str, text: str) -> int:
     """A number, or a label looked up in the dialplan; < 1 when neither."""
     if re.fullmatch(r"\s*[+-]?\d+.*", text):
         return int(re.match(r"\s*([+-]?\d+)", text).group(1))
@@ -178,12 +178,12 @@ def redirect(ctx: Context, request: Message):
         return Outcome([error(request, "Exten not specified")])
     if not priority:
         return Outcome([error(request, "Priority not specified")])
-    pi = _priority(ctx, context, exten, priority)
+    pi = priority_number(ctx, context, exten, priority)
     if pi < 1:
         return Outcome([error(request, "Priority is invalid")])
     pi2 = 0
     if context2 and exten2 and priority2:
-        pi2 = _priority(ctx, context2, exten2, priority2)
+        pi2 = priority_number(ctx, context2, exten2, priority2)
         if pi2 < 1:
             return Outcome([error(request, "ExtraPriority is invalid")])
     chan = _channel(ctx, name)

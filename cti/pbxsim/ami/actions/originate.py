@@ -24,7 +24,7 @@ from cti.protocol.ami_message import Message
 from .. import privileges as p
 from ..responses import ack, action_id, error, header
 from .base import ActionSpec, Context, Outcome
-from .channels import _priority
+from .channels import priority_number
 
 log = logging.getLogger(__name__)
 
@@ -64,7 +64,7 @@ def originate(ctx: Context, request: Message):
         return Outcome([error(request, "Channel not specified")])
     pi = 0
     if priority:
-        pi = _priority(ctx, context, exten, priority)
+        pi = priority_number(ctx, context, exten, priority)
         if pi < 1:
             return Outcome([error(request, "Invalid priority")])
     timeout_text = header(request, "Timeout")
