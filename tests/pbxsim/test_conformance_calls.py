@@ -316,3 +316,11 @@ def test_agi_demo_session_matches_asterisk_byte_for_byte():
         ("200", "Unknown Result"), ("510", "Invalid or unknown command")]
     assert ("520", "Usage") in [(m["ResultCode"], m["Result"]) for m in ends]
     assert pbx.channels() == []
+
+
+def test_device_and_queue_member_state_are_not_simulated():
+    """The documented exception: Asterisk sent them in these flows, the engine sends none."""
+    _, captured = captured_server_messages("ami-redirect-flow-rona")
+    assert {"DeviceStateChange", "QueueMemberStatus"} <= {m.name for m in captured}
+    _, events, _, _ = run_capture("ami-redirect-flow-rona")
+    assert not [m for m in events if m.name in ("DeviceStateChange", "QueueMemberStatus")]

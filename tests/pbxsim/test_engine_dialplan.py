@@ -1,0 +1,92 @@
+"""ctid's own dialplan (``dialplan/extensions_cti.conf``) executed by the engine."""
+from __future__ import annotations
+
+from pathlib import Path
+
+from twisted.internet import defer
+from twisted.internet.error import ConnectionRefusedError
+from twisted.internet.task import Clock
+from twisted.internet.testing import StringTransport
+
+from cti.pbxsim.dialplan import Dialplan
+from cti.pbxsim.engine import PBX
+
+ROOT = Path(__file__).resolve().parents[2]
+AGENTS = """
+[agents]
+exten => _2XXX,1,Wait(1)
+ same => n,Answer()
+ same => n,Wait(8)
+ same => n,Hangup()
+exten => _3XXX,1,Ringing()
+ same => n,Wait(60)
+"""
+
+
+class CtidDialplan:
+    """ctid's contexts plus simulated agents; FastAGI answered by a server that sets the
+    variables ctid would and returns at once (or refuses the connection)."""
+
+    def __init__(self, ctid_up: bool = True):
+        self.clock = Clock()
+        text = (ROOT / "dialplan" / "extensions_cti.conf").read_text() + AGENTS
+        self.pbx = PBX(Dialplan.from_text(text), reactor=self.clock, seed=11,
+                       agi_connector=self.connect,
+                       queues={"cti-fallback": {"members": ["Local/2001@agents"], "timeout": 15}})
+        self.ctid_up = ctid_up
+        self.scripts = []
+        self.events = []
+        self.pbx.subscribe(self.events.append)
+
+    def connect(self, host, port, proto):
+        if not self.ctid_up:
+            return defer.fail(ConnectionRefusedError())
+        proto.makeConnection(StringTransport())
+        self.scripts.append(proto.session.script)
+        if proto.session.script == "inbound":
+            proto.dataReceived(b'SET VARIABLE CTI_SKILL "billing"\n')
+        self.clock.callLater(0, proto.readConnectionLost)
+        return defer.succeed(proto)
+
+    def run(self, seconds):
+        for _ in range(int(seconds * 10)):
+            self.clock.advance(0.1)
+
+    def newexten(self, name):
+        return [(m["Context"], m["Exten"], m["Priority"], m["Application"]) for m in self.events
+                if m.name == "Newexten" and m["Channel"] == name]
+
+
+def test_inbound_call_is_tagged_and_waits_then_rona_keeps_one_recording():
+    world = CtidDialplan()
+    call = world.pbx.place_call('"Caller" <5551000>', "cti-inbound", "5000")
+    world.run(1)
+    chan = world.pbx.find_channel(call.name)
+    assert chan.variables["CTI_CALL_ID"] == f"cti-{chan.uniqueid}"
+    assert chan.variables["CTI_SKILL"] == "billing" and chan.variables["CTI_DNIS"] == "5000"
+    assert world.scripts == ["inbound"]
+    waits = [m for m in world.events if m.name == "UserEvent" and m["UserEvent"] == "CTIWait"]
+    assert waits and waits[0]["CallID"] == chan.variables["CTI_CALL_ID"]
+
+    world.pbx.setvar(call.name, "CTI_TARGET", "Local/3001@agents")
+    world.pbx.redirect(call.name, "cti-connect", "s", 1)
+    world.run(16)                                         # RONA after 15 s
+    assert ("cti-wait", "s", "1", "UserEvent") in world.newexten(call.name)[-4:]
+    world.pbx.setvar(call.name, "CTI_TARGET", "Local/2001@agents")
+    world.pbx.redirect(call.name, "cti-connect", "s", 1)
+    world.run(12)
+    assert len([m for m in world.events if m.name == "MixMonitorStart"]) == 1
+    statuses = [m["DialStatus"] for m in world.events if m.name == "DialEnd" and m.get("Channel") == call.name]
+    assert statuses == ["NOANSWER", "ANSWER"]
+    assert world.pbx.channels() == [] and call.ended.called
+
+
+def test_ctid_unreachable_falls_back_to_the_queue():
+    world = CtidDialplan(ctid_up=False)
+    call = world.pbx.place_call('"Caller" <5551000>', "cti-inbound", "5000")
+    world.run(3)
+    steps = world.newexten(call.name)
+    assert ("cti-fallback", "s", "3", "Queue") in steps
+    assert call.connected_at is not None
+    world.run(10)
+    assert world.pbx.channels() == []
