@@ -18,6 +18,8 @@ import json
 import logging
 from typing import Any, Callable, Protocol
 
+from twisted.internet import defer
+from twisted.python.failure import Failure
 from twisted.web import resource, server
 
 from cti.services.auth import Principal
@@ -51,18 +53,38 @@ class API(resource.Resource):
         self._panel = panel
         self._authenticate = authenticate
 
-    def render(self, request: server.Request) -> bytes:
+    def render(self, request: server.Request):
         request.setHeader(b"content-type", b"application/json; charset=utf-8")
         request.setHeader(b"cache-control", b"no-store")
-        try:
-            status, body = 200, self._route(request)
-        except APIError as exc:
-            status, body = exc.status, {"error": {"code": exc.code, "message": exc.message}}
-        except Exception:
-            log.exception("api: %s %s failed", request.method, request.path)
-            status, body = 500, {"error": {"code": "internal", "message": "internal error"}}
+        d = defer.maybeDeferred(self._route, request)
+        if d.called:                                   # the common, synchronous case
+            return self._finish(request, d, sync=True)
+        d.addBoth(lambda result: self._finish(request, defer.succeed(result) if not isinstance(
+            result, Failure) else defer.fail(result), sync=False))
+        return server.NOT_DONE_YET
+
+    def _finish(self, request: server.Request, d: defer.Deferred, *, sync: bool):
+        outcome: list = []
+        d.addCallbacks(lambda body: outcome.append((200, body)), lambda f: outcome.append(f))
+        result = outcome[0]
+        if isinstance(result, Failure):
+            if result.check(APIError):
+                exc = result.value
+                status, body = exc.status, {"error": {"code": exc.code, "message": exc.message}}
+            else:
+                log.error("api: %s %s failed: %s", request.method, request.path,
+                          result.getTraceback())
+                status, body = 500, {"error": {"code": "internal", "message": "internal error"}}
+        else:
+            status, body = result
         request.setResponseCode(status)
-        return json.dumps(body, ensure_ascii=False).encode("utf-8")
+        payload = json.dumps(body, ensure_ascii=False).encode("utf-8")
+        if sync:
+            return payload
+        if not request.finished and not getattr(request, "_disconnected", False):
+            request.write(payload)
+            request.finish()
+        return None
 
     def _route(self, request: server.Request) -> Any:
         method = request.method.decode("ascii", "replace")

@@ -89,10 +89,14 @@ class ACDService:
                     return                               # back in cti-wait after a slice
                 self._run([r.call_arrived(WaitingCall(call.call_id, call.tier, call.skill,
                                                       call.arrival, call.caller_number))])
-            elif kind is CallEvent.ANSWER:
+            elif kind is CallEvent.ANSWER and self._known(call.call_id):
                 r.offer_answered(call.call_id)
             elif kind is CallEvent.NO_ANSWER:
-                self._run([r.offer_failed(call.call_id, "rona")])
+                if self._known(call.call_id):
+                    self._run([r.offer_failed(call.call_id, "rona")])
+                else:                                    # rebuilt after a restart: back in line
+                    self._run([r.call_arrived(WaitingCall(call.call_id, call.tier, call.skill,
+                                                          call.arrival, call.caller_number))])
             elif kind is CallEvent.HANGUP and self._known(call.call_id):
                 if call.state is CallState.ENDED:
                     talk = (call.ended_at or 0) - (call.answered_at or call.ended_at or 0)
@@ -101,6 +105,14 @@ class ACDService:
                     self._run([r.call_abandoned(call.call_id)])
         except RoutingError as exc:
             log.error("call %s: router refused %s: %s", call.call_id, kind.value, exc)
+
+    def restore_agent(self, agent: Agent, ready: bool) -> None:
+        """Tell the router about an agent rebuilt after a restart (no LOGIN was seen)."""
+        try:
+            self._run([self.router.agent_logged_in(
+                RoutingAgent(agent.agent_id, dict(agent.skills), agent.group), ready=ready)])
+        except RoutingError as exc:
+            log.error("agent %s: router refused restore: %s", agent.agent_id, exc)
 
     def tick(self) -> None:
         """Time-driven changes (rings widening, VIP overflow, familiar holds expiring)."""

@@ -147,6 +147,35 @@ class CallTracker:
         if call is not None and call.state is CallState.OFFERED:
             self._no_answer(call, detail)
 
+    # -- resynchronisation -----------------------------------------------------------------
+    def restore(self, call: Call, state: CallState, agent_id: str | None = None,
+                agent_channel: str | None = None) -> Call:
+        """Rebuild a call found on the PBX after a restart, without announcing the past."""
+        call = self.register(call)
+        call.machine = CallMachine(state)
+        call.agent_id = agent_id
+        call.agent_channel = agent_channel
+        if agent_channel:
+            self._by_agent_channel[agent_channel] = call
+        return call
+
+    def settle(self, call_id: str, where: str) -> None:
+        """Reconcile a call with what the PBX shows after events may have been missed.
+
+        ``where``: ``gone`` (no channel any more), ``waiting`` (in cti-wait), ``bridged``
+        (talking to the agent it was offered to)."""
+        call = self._calls.get(call_id)
+        if call is None:
+            return
+        if where == "gone":
+            self._on_hangup(Message.of({"Event": "Hangup", "Channel": call.channel,
+                                        "Cause": "resync"}))
+        elif where == "waiting" and call.state in (CallState.OFFERED, CallState.RINGING):
+            self._no_answer(call, "resync")
+        elif where == "bridged" and call.state in (CallState.OFFERED, CallState.RINGING):
+            call.answered_at = self._clock()
+            self._move(call, CallEvent.ANSWER, call.agent_id, "resync")
+
     # -- AMI -------------------------------------------------------------------------------
     def _on_user_event(self, msg: Message) -> None:
         if msg.get("UserEvent") != V.USEREVENT_WAIT:

@@ -11,11 +11,13 @@ from __future__ import annotations
 
 from typing import Any, Callable
 
-from cti.services.agi_routes import probe
+from cti.services.agi_routes import inbound, probe, wait
 
 
 def build_routes(**deps: Any) -> dict[str, Callable]:
     """``{agi_network_script: route}`` for :class:`cti.net.fastagi.FastAGIFactory`."""
-    return {
-        probe.SCRIPT: probe.make_route(**deps),
-    }
+    routes = {probe.SCRIPT: probe.make_route(**deps)}
+    if "tracker" in deps:                       # the call path needs the daemon's services
+        routes[inbound.SCRIPT] = inbound.make_route(**deps)
+        routes[wait.SCRIPT] = wait.make_route(**deps)
+    return routes

@@ -1,0 +1,219 @@
+"""The composition root: the one place where ctid's objects are built and wired, from config.
+
+``build(config, reactor)`` returns a :class:`Daemon`: a ``MultiService`` to start, plus the
+parts tests and the demo look at. Nothing else in the code base creates services or holds
+global state. Start-up work that must not touch the reactor thread later (migrations, loading
+the agents) happens here, before the reactor runs.
+"""
+from __future__ import annotations
+
+import logging
+import os
+import secrets
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from twisted.application import internet, service
+from twisted.internet import defer
+
+from cti.domain.ivr import DEFAULT_MENU, IVRPlan
+from cti.domain.routing import make_router
+from cti.domain.routing.config import RoutingConfig
+from cti.net.ami_client import AMIClient
+from cti.net.fastagi import FastAGIFactory
+from cti.net.http_api import make_site
+from cti.net.push_server import PushHub, make_factory
+from cti.services import agi_routes
+from cti.services.acd import ACDService, AMIConnector
+from cti.services.agents import Agent, AgentService
+from cti.services.auth import Principal, TokenStore
+from cti.services.calls import CallTracker
+from cti.services.control import ControlPanel
+from cti.services.directory import CustomerDirectory
+from cti.services.presence import PresenceStore
+from cti.services.records import CallRecords
+from cti.services.resync import Resync
+from cti.services.screenpop import ScreenPop
+from cti.storage import migrations
+from cti.storage.outbox import Outbox, database_writer
+from cti.storage.queue_log import QueueLogWriter
+from cti.storage.repositories.agents import authenticate, list_agents
+from cti.storage.unit_of_work import Database
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class Daemon:
+    service: service.MultiService
+    config: dict
+    db: Database
+    outbox: Outbox
+    ami: AMIClient
+    tracker: CallTracker
+    agents: AgentService
+    acd: ACDService
+    screenpop: ScreenPop
+    records: CallRecords
+    resync: Resync
+    hub: PushHub
+    tokens: TokenStore
+    admin_token: str
+    servers: dict[str, internet.TCPServer]
+
+    def port(self, name: str) -> int:
+        """The port a listener got (useful when configured as 0)."""
+        return self.servers[name]._port.getHost().port
+
+
+def build(config: dict[str, Any], reactor) -> Daemon:
+    top = service.MultiService()
+    var = Path(config["database"]["spill_file"]).parent
+    var.mkdir(parents=True, exist_ok=True)
+
+    # -- storage ---------------------------------------------------------------------------
+    db = open_database(config, reactor)
+    agents_info = db.run_blocking(list_agents)
+    db.setServiceParent(top)
+    outbox = Outbox(database_writer(db), Path(config["database"]["spill_file"]), clock=reactor)
+    outbox.setServiceParent(top)
+    qlog_path = config["queue_log"]["file"]
+    queue_log = QueueLogWriter(Path(qlog_path) if qlog_path else None, outbox)
+
+    # -- domain and use cases --------------------------------------------------------------
+    clock = reactor.seconds
+    routing = RoutingConfig.from_mapping(config["acd"]["routing"])
+    router = make_router(config["acd"]["policy"], routing, clock)
+    tracker = CallTracker(clock)
+    agents = AgentService(
+        [Agent(a.number, a.name, a.endpoint, team=a.team or "default", group=a.group,
+               skills=dict(a.skills) or {"general": 5}) for a in agents_info],
+        reactor, wrap_up_seconds=config["acd"]["wrap_up_seconds"])
+    tokens = TokenStore(clock)
+    hub = PushHub(tokens.authenticate, reactor, on_frame=_desktop_requests(agents))
+    screenpop = ScreenPop(hub, routing.tiers, clock)
+
+    ami_cfg = config["ami"]
+    ami = AMIClient(ami_cfg["host"], ami_cfg["port"], ami_cfg["username"], ami_cfg["secret"],
+                    auth=ami_cfg["auth"], action_timeout=ami_cfg["action_timeout"],
+                    ping_interval=ami_cfg["ping_interval"], ping_timeout=ami_cfg["ping_timeout"],
+                    reactor=reactor)
+    acd = ACDService(router, tracker, agents, AMIConnector(ami.send_action), listeners=[screenpop])
+    records = CallRecords(outbox.submit, queue_log, acd.position, clock,
+                          recordings_dir=config["recordings"]["directory"])
+    presence = PresenceStore(var / "ctid-agents.json")
+    tracker.subscribe(agents)
+    tracker.subscribe(acd)
+    tracker.subscribe(records)
+    agents.subscribe(acd)
+    agents.subscribe(records)
+    agents.subscribe(presence)
+    resync = Resync(tracker, agents, acd, presence, reactor)
+    ami.add_listener({name: tracker.handle for name in tracker.EVENTS})
+    ami.add_resync_hook(resync)
+    ami.setServiceParent(top)
+    ticker = internet.TimerService(1.0, acd.tick)
+    ticker.clock = reactor
+    ticker.setServiceParent(top)
+
+    # -- listeners -------------------------------------------------------------------------
+    directory = CustomerDirectory(db.run, reactor)
+    ivr_cfg = config["ivr"]
+    ivr = IVRPlan(menu=dict(ivr_cfg["menu"]) or dict(DEFAULT_MENU),
+                  default_skill=ivr_cfg["default_skill"], prompt=ivr_cfg["prompt"],
+                  timeout_ms=ivr_cfg["timeout_ms"])
+    routes = agi_routes.build_routes(tracker=tracker, directory=directory, tiers=routing.tiers,
+                                     ivr=ivr, clock=reactor, acd=acd)
+    servers = {
+        "fastagi": internet.TCPServer(
+            config["fastagi"]["port"],
+            FastAGIFactory(routes, header_timeout=config["fastagi"]["header_timeout"], clock=reactor),
+            interface=config["fastagi"]["interface"]),
+        "web": internet.TCPServer(config["web"]["port"], make_factory(hub),
+                                  interface=config["web"]["interface"]),
+    }
+    admin_token = _admin_token(config, var)
+    tokens_by_admin = {admin_token: Principal("admin", "admin")}
+
+    def authenticate_token(token: str | None) -> Principal | None:
+        return tokens_by_admin.get(token or "") or tokens.authenticate(token)
+
+    def authenticate_user(user: str, password: str):
+        d = db.run(authenticate, user, password)
+        return d.addCallback(lambda info: None if info is None else Principal(
+            info.username, info.role, agent_id=info.agent_number,
+            teams=_teams_of(agents, info.agent_number)))
+
+    panel = ControlPanel(agents=agents, tracker=tracker, acd=acd, tokens=tokens, clock=clock,
+                         authenticate_user=authenticate_user,
+                         health=lambda: {"ami": ami.state.value, "db_backlog": outbox.backlog,
+                                         "resyncs": resync.runs})
+    servers["api"] = internet.TCPServer(config["api"]["port"], make_site(panel, authenticate_token),
+                                        interface=config["api"]["interface"])
+    for server in servers.values():
+        server.setServiceParent(top)
+    top.addService(_Stopper(agents))
+    return Daemon(top, config, db, outbox, ami, tracker, agents, acd, screenpop, records, resync,
+                  hub, tokens, admin_token, servers)
+
+
+def open_database(config: dict[str, Any], reactor) -> Database:
+    """The database of ``config``, created if it is a new SQLite file, migrated to head."""
+    url = config["database"]["url"]
+    if url.startswith("sqlite:///") and not url.startswith("sqlite:////"):
+        Path(url[len("sqlite:///"):]).parent.mkdir(parents=True, exist_ok=True)
+    db = Database(url, reactor, max_threads=config["database"]["threads"])
+    migrations.upgrade(db.engine)
+    return db
+
+
+def _teams_of(agents: AgentService, agent_number: str | None) -> frozenset[str]:
+    agent = agents.find(agent_number) if agent_number else None
+    return frozenset({agent.team}) if agent else frozenset()
+
+
+def _desktop_requests(agents: AgentService):
+    """What an agent's desktop may ask over the WebSocket: its own state changes."""
+    from cti.protocol.push import FrameError
+    from cti.services.agents import AgentError
+
+    def on_frame(principal: Principal, frame) -> dict:
+        if frame.type != "state" or not principal.agent_id:
+            raise FrameError("unsupported", f"{frame.type} is not handled here", frame.id)
+        wanted = frame.data.get("state")
+        try:
+            if wanted == "ready":
+                agent = agents.unpause(principal.agent_id)
+            elif wanted == "not-ready":
+                agent = agents.pause(principal.agent_id, str(frame.data.get("reason") or "break")[:40])
+            else:
+                raise FrameError("bad-state", f"unknown state {wanted!r}", frame.id)
+        except AgentError as exc:
+            raise FrameError(exc.code, str(exc), frame.id) from None
+        return {"state": agent.state.value, "reason": agent.reason}
+
+    return on_frame
+
+
+def _admin_token(config: dict, var: Path) -> str:
+    token = config["api"]["token"]
+    if token:
+        return token
+    token = secrets.token_urlsafe(24)
+    path = var / "ctid-api-token"
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w") as out:
+        out.write(token + "\n")
+    return token
+
+
+class _Stopper(service.Service):
+    """Cancels the agent service's timers on stop."""
+
+    def __init__(self, agents: AgentService):
+        self._agents = agents
+
+    def stopService(self):
+        self._agents.stop()
+        return super().stopService()

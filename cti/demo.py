@@ -1,0 +1,178 @@
+"""The demo: ctid on embedded defaults beside the PBX simulator, with callers and agents.
+
+``ctid --demo`` seeds a SQLite database (agents 1001…, their phones PJSIP/6001…, customers of
+every tier), starts the simulator's AMI server running our own ``dialplan/`` files, starts
+ctid against it, logs the agents in, and lets Poisson callers of mixed tiers ring the hotline.
+It prints where to look and a live one-line summary.
+"""
+from __future__ import annotations
+
+import random
+import sys
+from pathlib import Path
+
+from twisted.application import internet, service
+
+from cti import app
+from cti.domain import channel_vars as V
+from cti.pbxsim.ami.accounts import parse_manager_conf
+from cti.pbxsim.ami.server import AMIServerFactory
+from cti.pbxsim.dialplan import Dialplan
+from cti.pbxsim.engine.callers import CallerArrivals, Tier
+from cti.pbxsim.engine.pbx import PBX
+from cti.pbxsim.engine.phones import PhoneScript, Phones
+from cti.storage.repositories.agents import add_agent, add_user, list_agents, set_skill
+from cti.storage.repositories.customers import add_customer
+from cti.storage.unit_of_work import Database
+
+ROOT = Path(__file__).resolve().parent.parent
+DIALPLAN = ROOT / "dialplan" / "extensions_cti.conf"
+DEMO_SECRET = "demo-secret"
+
+DEMO_OVERRIDES = [
+    "pbxsim.enabled=true",
+    "database.url=sqlite:///var/demo/ctid.sqlite",
+    "database.spill_file=var/demo/outbox.jsonl",
+    "queue_log.file=var/demo/queue_log",
+    "ami.port=15038",
+    f"ami.secret={DEMO_SECRET}",
+    "ami.auth=md5",
+]
+
+# Share of callers per tier (15 % VIP, as on a large mobile hotline).
+TIER_MIX = {"platinum": 0.02, "diamond": 0.03, "gold": 0.04, "silver": 0.06, "standard": 0.85}
+SKILLS = ("general", "billing", "service", "complaints")
+
+
+def manager_conf(username: str, secret: str) -> str:
+    """The simulator's manager.conf: our own asterisk_conf/ file with the demo's secret."""
+    text = (ROOT / "asterisk_conf" / "manager.conf").read_text()
+    text = text.replace("[ctid]", f"[{username}]").replace("secret = change-me", f"secret = {secret}")
+    return "\n".join(line for line in text.splitlines() if not line.startswith("#tryinclude"))
+
+
+def seed(db: Database, agents: int, rng: random.Random) -> dict[str, list[str]]:
+    """Agents, users and customers, once; returns the customers' numbers by tier."""
+    def work(session):
+        numbers: dict[str, list[str]] = {t: [] for t in TIER_MIX}
+        if list_agents(session):
+            return None
+        for i in range(agents):
+            number, seat = f"{1001 + i}", f"{6001 + i}"
+            group = "vip" if i < max(1, agents // 5) else "general"
+            add_agent(session, number, f"Agent {number}", f"PJSIP/{seat}", "demo",
+                      group=group, team="red" if i % 2 else "blue")
+            for skill in SKILLS:
+                set_skill(session, number, skill, rng.randint(4, 10))
+            add_user(session, f"agent{number}", "demo", "agent", agent_number=number)
+        add_user(session, "supervisor", "demo", "supervisor", agent_number="1001")
+        for n in range(400):
+            tier = rng.choices(list(TIER_MIX), weights=list(TIER_MIX.values()))[0]
+            phone = f"138{n:08d}"
+            add_customer(session, f"客户{n:03d}", [phone], tier=tier, language="zh")
+            numbers[tier].append(phone)
+        return numbers
+    numbers = db.run_blocking(work)
+    if numbers is None:                     # seeded before: read the numbers back
+        from cti.storage.models import CustomerNumber, Customer
+        from sqlalchemy import select
+
+        def read(session):
+            out: dict[str, list[str]] = {t: [] for t in TIER_MIX}
+            for number, tier in session.execute(
+                    select(CustomerNumber.number, Customer.tier).join(Customer)):
+                out.setdefault(tier, []).append(number)
+            return out
+        numbers = db.run_blocking(read)
+    return numbers
+
+
+class Demo:
+    def __init__(self, config: dict, reactor, *, summary_every: float = 2.0, out=sys.stdout):
+        self.reactor = reactor
+        self.out = out
+        sim = config["pbxsim"]
+        rng = random.Random(sim["seed"])
+        db = app.open_database(config, reactor)
+        numbers = seed(db, sim["agents"], rng)
+        agents = db.run_blocking(list_agents)
+        db.engine.dispose()
+        self.daemon = app.build(config, reactor)
+        self.phones = Phones.of({
+            a.endpoint.split("/", 1)[1]: PhoneScript(ring_delay=2.0, talk_time=sim["talk_seconds"],
+                                                     jitter=0.5)
+            for a in agents})
+        dialplan = Dialplan.from_files([DIALPLAN])
+        self.pbx = PBX(dialplan, reactor=reactor, phones=self.phones, seed=sim["seed"],
+                       agi_hosts={"127.0.0.1:4573": ("127.0.0.1", config["fastagi"]["port"])})
+        accounts = parse_manager_conf(manager_conf(config["ami"]["username"], config["ami"]["secret"]))
+        self.ami_server = AMIServerFactory(accounts, self.pbx, reactor)
+        rate = sim["calls_per_hour"] / 3600.0
+        self.callers = CallerArrivals(self.pbx, [
+            Tier(rate * share, numbers.get(tier) or [f"139{rng.randrange(10**8):08d}"],
+                 V.CTX_INBOUND, "10010", patience_mean=90.0, dtmf=str(rng.choice("123")))
+            for tier, share in TIER_MIX.items()])
+        self.service = service.MultiService()
+        internet.TCPServer(sim["ami_port"], self.ami_server, interface="127.0.0.1").setServiceParent(self.service)
+        self.daemon.service.setServiceParent(self.service)
+        _Hooks(self).setServiceParent(self.service)
+        ticker = internet.TimerService(summary_every, self.print_summary)
+        ticker.clock = reactor
+        ticker.setServiceParent(self.service)
+        self._tty = getattr(out, "isatty", lambda: False)()
+
+    def start_traffic(self) -> None:
+        d = self.daemon
+        for agent in d.agents.all():
+            if agent.state.value == "logged-out":
+                d.agents.login(agent.agent_id)
+        self.callers.start()
+        cfg = d.config
+        print(f"ctid demo: AMI simulator on 127.0.0.1:{cfg['pbxsim']['ami_port']}, "
+              f"FastAGI on {cfg['fastagi']['port']}, API http://127.0.0.1:{cfg['api']['port']}/api/status, "
+              f"desktop WebSocket ws://127.0.0.1:{cfg['web']['port']}/push", file=self.out)
+        print(f"ctid demo: try  .venv/bin/ctictl --token-file {Path(cfg['database']['spill_file']).parent}"
+              f"/ctid-api-token queue   (agents log in as agent1001/demo)", file=self.out)
+        print(f"ctid demo: queue_log in {cfg['queue_log']['file']}, database {cfg['database']['url']}",
+              file=self.out)
+
+    def summary(self) -> str:
+        d = self.daemon
+        states: dict[str, int] = {}
+        for a in d.agents.all():
+            states[a.state.value] = states.get(a.state.value, 0) + 1
+        calls = d.tracker.calls()
+        waiting = sum(1 for c in calls if c.state.value == "queued")
+        talking = sum(1 for c in calls if c.state.value == "connected")
+        placed = len(self.callers.calls)
+        abandoned = sum(1 for c in self.callers.calls if c.abandoned)
+        return (f"calls placed {placed:5d} | waiting {waiting:3d} | talking {talking:3d} | "
+                f"abandoned {abandoned:4d} | agents ready {states.get('ready', 0):2d} "
+                f"busy {states.get('busy', 0):2d} wrap {states.get('after-call-work', 0):2d} "
+                f"away {states.get('not-ready', 0):2d} | ami {d.ami.state.value} | db backlog {d.outbox.backlog}")
+
+    def print_summary(self) -> None:
+        line = self.summary()
+        if self._tty:
+            self.out.write("\r" + line)
+            self.out.flush()
+        else:
+            print(line, file=self.out)
+
+
+class _Hooks(service.Service):
+    """Starts the traffic once ctid is connected and resynchronised."""
+
+    def __init__(self, demo: Demo):
+        self.demo = demo
+
+    def startService(self):
+        super().startService()
+        d = self.demo.daemon.ami.when_ready()
+        d.addCallback(lambda _: self.demo.start_traffic())
+        d.addErrback(lambda f: print(f"ctid demo: AMI not ready: {f.getErrorMessage()}",
+                                     file=self.demo.out))
+
+    def stopService(self):
+        self.demo.callers.stop()
+        return super().stopService()

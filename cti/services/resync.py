@@ -1,0 +1,143 @@
+"""Resynchronisation: after ctid starts and after every AMI reconnect, the PBX is the truth.
+
+One ``Status`` action with ``Variables: CTI_*`` lists every channel with its place in the
+dialplan, its bridge and the variables ctid left on it. Then:
+
+* a call ctid tracks whose channel is gone hung up while events were missed;
+* one back in ``cti-wait`` while ctid thought it offered was not answered;
+* one bridged while ctid thought it offered or ringing was answered;
+* a caller channel ctid does not know (ctid restarted) is rebuilt from its ``CTI_*``
+  variables with its original arrival time: waiting callers go back in line in their place,
+  ringing and connected ones keep their agent.
+
+On the first resync after start, agents' presence (who was logged in, ready or paused) is
+restored from the presence file; agents found on a call stay unavailable until it ends.
+"""
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, field
+
+from twisted.internet import defer
+
+from cti.domain import channel_vars as V
+from cti.domain.agent_state import AgentState
+from cti.domain.call_state import CallState
+from cti.services.calls import Call
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class ChannelView:
+    name: str
+    context: str
+    application: str
+    bridged: bool
+    uniqueid: str
+    linkedid: str
+    caller_number: str
+    variables: dict[str, str] = field(default_factory=dict)
+
+
+def parse_status(items) -> dict[str, ChannelView]:
+    """``Event: Status`` items → channel views keyed by channel name."""
+    out: dict[str, ChannelView] = {}
+    for msg in items:
+        name = msg.get("Channel")
+        if not name:
+            continue
+        variables = {}
+        for entry in msg.getall("Variable"):
+            key, sep, value = entry.partition("=")
+            if sep:
+                variables[key] = value
+        out[name] = ChannelView(name, msg.get("Context", ""), msg.get("Application", ""),
+                                bool(msg.get("BridgeID")), msg.get("Uniqueid", ""),
+                                msg.get("Linkedid", ""), msg.get("CallerIDNum", ""), variables)
+    return out
+
+
+class Resync:
+    def __init__(self, tracker, agents, acd, presence, clock):
+        self._tracker = tracker
+        self._agents = agents
+        self._acd = acd
+        self._presence = presence
+        self._clock = clock                       # IReactorTime
+        self._first = True
+        self.runs = 0
+
+    @defer.inlineCallbacks
+    def __call__(self, ami):
+        result = yield ami.send_action("Status", {"Variables": ",".join(V.RESYNC)})
+        channels = parse_status(getattr(result, "items", []))
+        self.reconcile(channels)
+
+    def reconcile(self, channels: dict[str, ChannelView]) -> None:
+        self.runs += 1
+        busy_agents: set[str] = set()
+        for call in self._tracker.calls():
+            view = channels.get(call.channel)
+            if view is None:
+                self._tracker.settle(call.call_id, "gone")
+            elif view.context == V.CTX_WAIT:
+                self._tracker.settle(call.call_id, "waiting")
+            elif view.bridged:
+                self._tracker.settle(call.call_id, "bridged")
+        for view in channels.values():
+            call_id = view.variables.get(V.CALL_ID)
+            if not call_id or self._tracker.get(call_id) is not None:
+                continue
+            agent = self._rebuild(call_id, view)
+            if agent:
+                busy_agents.add(agent)
+        if self._first:
+            self._first = False
+            self._restore_presence(busy_agents)
+        log.info("resync %d: %d channels, %d calls tracked", self.runs, len(channels),
+                 len(self._tracker.calls()))
+
+    def _rebuild(self, call_id: str, view: ChannelView) -> str | None:
+        v = view.variables
+        try:
+            arrival = float(v.get(V.ARRIVAL) or self._clock.seconds())
+        except ValueError:
+            arrival = self._clock.seconds()
+        call = Call(call_id=call_id, channel=view.name, uniqueid=view.uniqueid,
+                    linkedid=view.linkedid or view.uniqueid, caller_number=view.caller_number,
+                    customer_id=v.get(V.CUSTOMER_ID) or None, tier=v.get(V.TIER) or "standard",
+                    skill=v.get(V.SKILL) or "general", language=v.get(V.LANGUAGE) or "zh",
+                    ivr_path=v.get(V.IVR_PATH) or "", created=arrival, arrival=arrival)
+        agent_id = v.get(V.AGENT) or None
+        agent = self._agents.find(agent_id) if agent_id else None
+        if view.context == V.CTX_CONNECT and agent is not None:
+            state = CallState.CONNECTED if view.bridged else CallState.RINGING
+            self._tracker.restore(call, state, agent_id)
+            if state is CallState.CONNECTED:
+                call.answered_at = self._clock.seconds()
+            self._agents.restore(agent_id, AgentState.BUSY if view.bridged else AgentState.RINGING,
+                                 call_id=call_id)
+            log.info("resync: call %s rebuilt %s with agent %s", call_id, state.value, agent_id)
+            return agent_id
+        if view.context == V.CTX_INBOUND:
+            self._tracker.register(call)                   # still in the IVR: CTIWait will come
+            return None
+        self._tracker.register(call)
+        self._tracker.enqueue(call_id)
+        log.info("resync: call %s back in line (waited %.0f s)", call_id,
+                 self._clock.seconds() - arrival)
+        return None
+
+    def _restore_presence(self, busy_agents: set[str]) -> None:
+        for agent_id, entry in self._presence.load().items():
+            agent = self._agents.find(agent_id)
+            if agent is None:
+                continue
+            if agent_id in busy_agents:
+                self._acd.restore_agent(agent, ready=False)
+                continue
+            ready = entry.get("state") == "ready"
+            self._agents.restore(agent_id, AgentState.READY if ready else AgentState.NOT_READY,
+                                 reason=None if ready else (entry.get("reason") or "break"))
+            self._acd.restore_agent(agent, ready=ready)
