@@ -10,6 +10,7 @@ from cti.domain.tiers import Tier
 
 
 class CallStatus(Enum):
+    ARRIVING = "arriving"     # being decided on, in no queue yet
     WAITING = "waiting"       # in its (skill, tier) queue
     HELD = "held"             # kept for its familiar agent for a few seconds
     OFFERED = "offered"       # an agent is reserved and ringing

@@ -74,7 +74,7 @@ class Router:
         except UnknownTier:
             raise InvalidRequest(f"call {call.id}: unknown tier {call.tier!r}") from None
         now = self.clock()
-        c = RoutedCall(call, tier, self._next_seq())
+        c = RoutedCall(call, tier, self._next_seq(), CallStatus.ARRIVING)
         self._calls[call.id] = c
         familiar = self._familiar_agent(c, now)
         if familiar is not None:

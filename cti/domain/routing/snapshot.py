@@ -36,6 +36,7 @@ def take_snapshot(router: Any) -> dict[str, Any]:
             for c in sorted(router._calls.values(), key=lambda c: c.seq)],
         "familiar": [[caller, agent, at] for caller, (agent, at) in router._familiar.items()],
         "service_level": router.live.snapshot(),
+        "policy_state": router.policy.state(),
         "estimates": router.estimator.snapshot(),
     }
 
@@ -83,4 +84,5 @@ def _restore(router: Any, data: dict[str, Any]) -> None:
     for caller, agent, at in data["familiar"]:
         router._familiar[caller] = (agent, at)
     router.live.restore(data["service_level"])
+    router.policy.load_state(data.get("policy_state", {}))
     router.estimator.restore(data["estimates"])
