@@ -19,7 +19,6 @@ are listed in :data:`NOT_SIMULATED`.
 """
 from __future__ import annotations
 
-import json
 import re
 from collections import defaultdict
 

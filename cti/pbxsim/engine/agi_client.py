@@ -245,7 +245,7 @@ async def agi(pbx, chan, data):
         pbx.set_var(chan, "AGISTATUS", "FAILURE")
         return
     address = pbx.agi_hosts.get(f"{host}:{port}") or pbx.agi_hosts.get(host) or (host, port)
-    session = AGISession(pbx, chan, request.split("?")[0] if False else request, script, args[1:])
+    session = AGISession(pbx, chan, request, script, args[1:])
     connector = pbx.agi_connector or tcp_connector()
     try:
         await connector(address[0], int(address[1]), FastAGIClientProtocol(session))

@@ -168,13 +168,16 @@ async def stream_file(session, args):
 
 @command("GET OPTION")
 async def get_option(session, args):
+    """STREAM FILE, then wait up to ``timeout`` ms for one of the escape digits."""
     if len(args) < 2:
         return usage("GET OPTION")
-    outcome = await _play(session, args[0], args[1])
-    if outcome.wire != "200 result=0 endpos=" + str(session.pbx.sound_samples(args[0]) or 0) or len(args) < 3:
-        return outcome
+    played = await _play(session, args[0], args[1])
+    if played.code != 200 or not played.wire.startswith("200 result=0 ") or len(args) < 3:
+        return played
+    endpos = played.wire.rsplit("endpos=", 1)[1]
     digit = await session.chan.suspend(session.pbx.reactor, int(args[2]) / 1000.0, wake_on_dtmf=True)
-    endpos = session.pbx.sound_samples(args[0]) or 0
+    if digit is not None and digit not in args[1]:
+        digit = None
     return ok(f"result={_digit_result(digit) if digit else 0} endpos={endpos}")
 
 

@@ -13,7 +13,6 @@ from __future__ import annotations
 import itertools
 import logging
 import random
-import uuid
 from dataclasses import dataclass
 from typing import Callable, Iterable, Mapping
 
@@ -24,7 +23,7 @@ from cti.protocol.ami_message import Message
 from cti.pbxsim.dialplan import substitute
 
 from . import cdr, events, local, runner
-from .bridge import Bridge
+from . import bridge
 from .channel import (Channel, ChannelState, HangupInterruption, Party,
                       RedirectInterruption)
 from .commands import run_command
@@ -354,53 +353,10 @@ class PBX:
     # -- bridges ---------------------------------------------------------------------------
     async def bridge_call(self, caller: Channel, peer: Channel) -> None:
         """Bridge an answered call and wait until the bridge is gone (Dial, Queue)."""
-        bridge = Bridge(str(uuid.UUID(int=self.random.getrandbits(128), version=4)))
-        self.emit(events.bridge_event("BridgeCreate", bridge))
-        peer.exten = ""
-        self.emit(events.newexten(peer, "AppDial", "(Outgoing Line)"))
-        for chan in (peer, caller):
-            bridge.channels.append(chan)
-            chan.bridge = bridge
-            self.emit(events.bridge_event("BridgeEnter", bridge, chan))
-        self.set_var(peer, "BRIDGEPEER", caller.name)
-        self.set_var(caller, "BRIDGEPEER", peer.name)
-        try:
-            while caller.bridge is bridge:
-                await caller.suspend(self.reactor, None)
-        except HangupInterruption:
-            if caller.bridge is bridge:
-                self.bridge_leave(caller)
-            raise
+        await bridge.bridge_call(self, caller, peer)
 
     def bridge_leave(self, chan: Channel) -> None:
-        bridge: Bridge | None = chan.bridge
-        if bridge is None:
-            return
-        others = bridge.others(chan)
-        if others:
-            for member in [chan, *others]:
-                self.set_var(member, "BRIDGEPEER", "")
-        bridge.channels.remove(chan)
-        chan.bridge = None
-        self.emit(events.bridge_event("BridgeLeave", bridge, chan))
-        if not bridge.destroyed and len(bridge.channels) <= 1:
-            self._dissolve(bridge)
-
-    def _dissolve(self, bridge: Bridge) -> None:
-        bridge.destroyed = True
-        for member in list(bridge.channels):
-            bridge.channels.remove(member)
-            member.bridge = None
-            self.emit(events.bridge_event("BridgeLeave", bridge, member))
-            if member.pbx_running:
-                member.wake("bridge-ended")
-            else:
-                self.reactor.callLater(0, self._hangup_orphan, member)
-        self.emit(events.bridge_event("BridgeDestroy", bridge))
-
-    def _hangup_orphan(self, chan: Channel) -> None:
-        if not chan.hung_up and chan.bridge is None and not chan.pbx_running:
-            self.destroy(chan)
+        bridge.leave(self, chan)
 
     # -- AMI-driven actions ----------------------------------------------------------------
     def redirect(self, name: str, context: str, exten: str, priority, *, extra_channel=None,

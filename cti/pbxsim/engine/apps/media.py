@@ -6,7 +6,6 @@ PBX, in 8 kHz samples) and the events and variables Asterisk publishes around it
 from __future__ import annotations
 
 from .. import events
-from ..channel import Interruption
 from . import application, split_arguments
 
 
@@ -59,5 +58,3 @@ async def mixmonitor(pbx, chan, data):
 async def stop_mixmonitor(pbx, chan, data):
     pbx.mixmonitor_stop(chan)
 
-
-__all__ = ["Interruption"]
