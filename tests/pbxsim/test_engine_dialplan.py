@@ -86,6 +86,10 @@ def test_ctid_unreachable_falls_back_to_the_queue():
     call = world.pbx.place_call('"Caller" <5551000>', "cti-inbound", "5000")
     world.run(3)
     steps = world.newexten(call.name)
+    assert not any(step[0] == "cti-fallback" for step in steps)   # still retrying ctid
+    world.run(6)
+    steps = world.newexten(call.name)
+    assert sum(1 for step in steps if step[:2] == ("cti-inbound", "s") and step[3] == "AGI") == 4
     assert ("cti-fallback", "s", "3", "Queue") in steps
     assert call.connected_at is not None
     world.run(10)

@@ -136,6 +136,8 @@ class AMIServerProtocol(protocol.Protocol):
         try:
             while self._open and not self._busy and self._requests:
                 request = self._requests.popleft()
+                if self.factory.on_action is not None:
+                    self.factory.on_action(self.session, request)
                 self._busy = True
                 try:
                     result = process(self.factory.context_for(self.session), request)
@@ -254,6 +256,7 @@ class AMIServerFactory(protocol.Factory):
         self.started_at = float(getattr(pbx, "started_at", None) or clock.seconds())
         self.reloaded_at = float(getattr(pbx, "reloaded_at", None) or self.started_at)
         self.sessions: set[AMIServerProtocol] = set()
+        self.on_action: Callable[[Any, Message], None] | None = None   # audit hook: every request
         self._unsubscribe = pbx.subscribe(self._engine_event) if pbx is not None else None
 
     def context_for(self, session: SessionState) -> Context:
