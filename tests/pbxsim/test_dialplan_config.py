@@ -235,3 +235,29 @@ def test_broken_dialplans_raise_with_file_and_line(text, line, fragment):
 def test_unknown_applications_are_not_a_load_error():
     dp = Dialplan.from_text("[c]\nexten => 1,1,NoSuchApplication(whatever)\n")
     assert dp.find("c", "1", 1).app == "NoSuchApplication"
+
+
+def test_includes_relative_to_a_config_dir(tmp_path):
+    """Asterisk resolves ``#include ctid/x.conf`` against its config dir, not the includer's."""
+    (tmp_path / "etc" / "ctid").mkdir(parents=True)
+    (tmp_path / "etc" / "ctid" / "x.conf").write_text("[x]\nexten => s,1,NoOp()\n")
+    (tmp_path / "repo").mkdir()
+    (tmp_path / "repo" / "extensions.conf").write_text('#include "ctid/x.conf"\n')
+    with pytest.raises(DialplanIncludeError):
+        Dialplan.from_files([tmp_path / "repo" / "extensions.conf"])
+    dp = Dialplan.from_files([tmp_path / "repo" / "extensions.conf"], config_dir=tmp_path / "etc")
+    assert dp.exists("x", "s")
+
+
+def test_check_targets_finds_gotos_that_lead_nowhere(capture):
+    assert capture.check_targets() == []
+    dp = Dialplan.from_text(
+        "[c]\nexten => s,1,Goto(nowhere)\n"
+        'same => n,GotoIf($["?" = "x"]?d,s,1:s,9)\n'
+        "same => n,Goto(${X},1)\nsame => n,Goto(+1)\n"
+        "[d]\nexten => _X.,1,Goto(top)\nsame => n(top),Goto(1)\n", name="t.conf")
+    assert dp.check_targets() == [
+        "t.conf:2: Goto(nowhere): no priority or label 'nowhere' in c,s",
+        't.conf:3: GotoIf($["?" = "x"]?d,s,1:s,9): d,s,1 does not exist',
+        't.conf:3: GotoIf($["?" = "x"]?d,s,1:s,9): no priority or label \'9\' in c,s',
+    ]

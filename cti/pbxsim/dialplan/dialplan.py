@@ -13,13 +13,17 @@ from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
 from typing import TypeVar
 
+from .args import parse_goto, parse_gotoif, split_args
 from .builder import DialplanBuilder
 from .config import ConfigReader
 from .errors import DialplanIncludeError, GotoError
+from .substitution import expression_end
 from .model import PRIORITY_HINT, Context, Extension, Step
 
 T = TypeVar("T")
 _MAX_INCLUDE_DEPTH = 128
+_STEP_CACHE_LIMIT = 65536
+_MISSING = object()
 
 
 class Dialplan:
@@ -35,6 +39,8 @@ class Dialplan:
         self.globals = globals_
         self.general = general
         self.notes = notes
+        # a loaded dialplan never changes, so a found step (or its absence) can be remembered
+        self._step_cache: dict[tuple[str, str, int, str | None], Step | None] = {}
 
     # --- loading -------------------------------------------------------------------------------
 
@@ -46,10 +52,12 @@ class Dialplan:
         return cls._build(reader)
 
     @classmethod
-    def from_files(cls, paths: Iterable[Path | str]) -> "Dialplan":
-        """Load files in order (like one file made of them); ``#include`` relative to the includer.
+    def from_files(cls, paths: Iterable[Path | str], config_dir: Path | str | None = None) -> "Dialplan":
+        """Load files in order (like one file made of them).
 
-        Sources read ``<path relative to the first file's directory>:<line>``.
+        A relative ``#include`` is looked up in ``config_dir`` when given (Asterisk's
+        ``astetcdir``, e.g. ``/etc/asterisk``), else next to the including file.  Sources read
+        ``<path relative to the first file's directory>:<line>``.
         """
         paths = [Path(p) for p in paths]
         base = paths[0].resolve().parent if paths else Path.cwd()
@@ -65,7 +73,7 @@ class Dialplan:
             return name
 
         def load_include(target: str, including: str, required: bool) -> list[tuple[str, str]]:
-            directory = names[including].parent
+            directory = Path(config_dir) if config_dir is not None else names[including].parent
             pattern = target if os.path.isabs(target) else str(directory / target)
             matched = sorted(glob.glob(pattern)) if glob.has_magic(pattern) else (
                 [pattern] if os.path.exists(pattern) else [])
@@ -90,7 +98,14 @@ class Dialplan:
 
     def find(self, context: str, exten: str, priority: int, callerid: str | None = None) -> Step | None:
         """The step run at ``context,exten,priority`` for a caller ``callerid``, or None."""
-        return self._search(context, exten, callerid, lambda ext: ext.steps.get(priority))
+        key = (context, exten, priority, callerid)
+        step = self._step_cache.get(key, _MISSING)
+        if step is _MISSING:
+            step = self._search(context, exten, callerid, lambda ext: ext.steps.get(priority))
+            if len(self._step_cache) >= _STEP_CACHE_LIMIT:
+                self._step_cache.clear()
+            self._step_cache[key] = step
+        return step  # type: ignore[return-value]
 
     def exists(self, context: str, exten: str, priority: int = 1, callerid: str | None = None) -> bool:
         return self.find(context, exten, priority, callerid) is not None
@@ -136,6 +151,39 @@ class Dialplan:
                             f"(in {context},{exten})")
         return found
 
+    def check_targets(self) -> list[str]:
+        """``Goto``/``GotoIf`` targets written literally that lead nowhere, as ``file:line: ...``.
+
+        Asterisk only finds these when a call gets there; the engine can log them at start.
+        Targets built from variables (``${...}``) and relative priorities are not checked.
+        """
+        problems: list[str] = []
+        for context in self.contexts.values():
+            for ext in context.extensions:
+                for step in sorted(ext.steps.values(), key=lambda s: s.priority):
+                    for target in _literal_targets(step):
+                        problem = self._target_problem(target, context.name, ext)
+                        if problem:
+                            problems.append(f"{step.source}: {step.app}({step.data}): {problem}")
+        return problems
+
+    def _target_problem(self, target: str, context: str, ext: Extension) -> str | None:
+        try:
+            to_context, to_exten, where = parse_goto(split_args(target), (context, ext.name))
+            if isinstance(where, str) and where[:1] in "+-":
+                return None
+            if (to_context, to_exten) == (context, ext.name):  # same extension, maybe a pattern
+                priority = where if isinstance(where, int) else ext.labels.get(where)
+                if priority is None or priority not in ext.steps:
+                    return f"no priority or label '{where}' in {context},{ext.name}"
+                return None
+            priority = self.resolve_priority(to_context, to_exten, where)
+        except GotoError as exc:
+            return exc.message
+        if self.find(to_context, to_exten, priority) is None:
+            return f"{to_context},{to_exten},{priority} does not exist"
+        return None
+
     def _search(self, context: str, exten: str, callerid: str | None,
                 pick: Callable[[Extension], T | None]) -> T | None:
         visited: set[str] = set()
@@ -158,6 +206,19 @@ class Dialplan:
             return None
 
         return walk(context, 0)
+
+
+def _literal_targets(step: Step) -> list[str]:
+    app = step.app.lower()
+    if app == "goto":
+        targets = [step.data]
+    elif app == "gotoif":
+        condition_end = expression_end(step.data) if step.data.startswith("$[") else 0
+        _, if_true, if_false = parse_gotoif(step.data[condition_end:])
+        targets = [t for t in (if_true, if_false) if t]
+    else:
+        return []
+    return [t for t in targets if "$" not in t]
 
 
 def _read(path: Path) -> str:

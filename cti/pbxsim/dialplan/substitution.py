@@ -111,6 +111,11 @@ def _body_end(text: str, start: int, opener: str) -> tuple[int, bool, bool]:
     return i, depth == 0, needs_sub
 
 
+def expression_end(text: str) -> int:
+    """Index just past the ``$[...]`` that ``text`` starts with (``len(text)`` if unclosed)."""
+    return _body_end(text, 2, "[")[0]
+
+
 class _Substituter:
     def __init__(self, resolve_var: VariableResolver, call_function: FunctionCaller,
                  warnings: list[DialplanError] | None) -> None:
