@@ -2,7 +2,9 @@
 import pytest
 
 from cti.pbxsim.dialplan import ExpressionWarning, evaluate
-from cti.pbxsim.dialplan.expressions import format_number, posix_to_python, tokenize
+from cti.pbxsim.dialplan.expr_tokens import tokenize
+from cti.pbxsim.dialplan.expressions import format_number
+from cti.pbxsim.dialplan.posix_regex import posix_to_python
 from decimal import Decimal
 
 

@@ -35,6 +35,8 @@ from collections.abc import Callable
 from decimal import Decimal
 
 from .errors import DialplanError, ExpressionWarning, report
+from .expr_tokens import TOKEN, tokenize
+from .posix_regex import posix_to_python
 
 FunctionCaller = Callable[[str, str], "str | None"]
 
@@ -42,21 +44,11 @@ INT_MAX = Decimal(2147483647)
 _CTX = decimal.Context(prec=40, Emax=999999, Emin=-999999, traps=[])
 _MAX_DEPTH = 200
 
-# token kinds
-TOKEN = "TOKEN"
-_OPERATORS = {
-    "||": "|", "&&": "&", "==": "=", "=~": "=~", "~~": "~~", ">=": ">=", "<=": "<=", "!=": "!=",
-    "::": "::", "|": "|", "&": "&", "=": "=", ">": ">", "<": "<", "+": "+", ",": ",", "-": "-",
-    "*": "*", "/": "/", "%": "%", "?": "?", "!": "!", ":": ":", "(": "(", ")": ")",
-}
 _BINARY_PRECEDENCE = {
     "|": 2, "&": 3, "=": 4, ">": 4, "<": 4, ">=": 4, "<=": 4, "!=": 4,
     "+": 5, "-": 5, "*": 6, "/": 6, "%": 6, ":": 8, "=~": 8, "~~": 8,
 }
 _UNARY_OPERAND_PRECEDENCE = 8
-_NUMBER_RE = re.compile(r"[0-9]+(?:\.[0-9]+)?")
-_WORD_RE = re.compile(r"(?:[A-Za-z0-9.';\\_^#@]|[^\x00-\x7f]|\$[^{])+", re.DOTALL)
-_TRAIL_STOP = set("-\t\r \n$():?%/+=*<>!|&")
 _STRTOD_RE = re.compile(r"\s*([+-]?(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?)")
 _ATOI_RE = re.compile(r"\s*([+-]?\d+)")
 
@@ -138,138 +130,11 @@ def format_number(num: Decimal) -> str:
     return ("-" if sign else "") + body
 
 
-def tokenize(expr: str) -> list[tuple[str, str]]:
-    """The flex scanner: a list of (kind, text); kind is an operator, TOKEN, "quoted" or "numeric"."""
-    tokens: list[tuple[str, str]] = []
-    i, n = 0, len(expr)
-    while i < n:
-        c = expr[i]
-        if c in " \t\r\n":
-            i += 1
-            continue
-        if expr.startswith("${", i):
-            end = _scan_variable_token(expr, i)
-            if end < 0:
-                break  # EOF inside ${...}: flex drops the token and stops
-            tokens.append((TOKEN, expr[i:end]))
-            i = end
-            continue
-        best_kind, best_len = "", 0
-        two = expr[i:i + 2]
-        if two in _OPERATORS and len(two) == 2:
-            best_kind, best_len = _OPERATORS[two], 2
-        elif c in _OPERATORS:
-            best_kind, best_len = _OPERATORS[c], 1
-        if c == '"':
-            close = expr.find('"', i + 1)
-            if close > 0 and close + 1 - i > best_len:
-                best_kind, best_len = "quoted", close + 1 - i
-        m = _NUMBER_RE.match(expr, i)
-        if m and m.end() - i > best_len:
-            best_kind, best_len = "numeric", m.end() - i
-        m = _WORD_RE.match(expr, i)
-        if m and m.end() - i > best_len:
-            if expr.startswith("${", m.end()):
-                end = _scan_variable_token(expr, m.end())
-                if end < 0:
-                    break
-                tokens.append((TOKEN, expr[i:end]))
-                i = end
-                continue
-            best_kind, best_len = TOKEN, m.end() - i
-        if not best_len:
-            i += 1  # flex's default rule: echo and skip an unknown character
-            continue
-        tokens.append((best_kind, expr[i:i + best_len]))
-        i += best_len
-    return tokens
-
-
-def _scan_variable_token(expr: str, start: int) -> int:
-    """End of a ``${...}trail`` token starting at ``start`` (at ``${``), or -1 at EOF inside it."""
-    i = start
-    while expr.startswith("${", i):
-        depth, i = 0, i + 2
-        while True:
-            nxt = min((p for p in (expr.find("{", i), expr.find("}", i)) if p >= 0), default=-1)
-            if nxt < 0:
-                return -1
-            i = nxt + 1
-            if expr[nxt] == "{":
-                depth += 1
-            else:
-                depth -= 1
-                if depth < 0:
-                    break
-        while i < len(expr) and expr[i] not in _TRAIL_STOP:
-            i += 1
-    return i
-
-
 def strip_quotes(text: str) -> str:
     """Asterisk's ``strip_quotes``: if quoted at both ends, drop *every* double quote."""
     if text and text[0] == '"' and text[-1] == '"':
         return text.replace('"', "")
     return text
-
-
-def posix_to_python(pattern: str) -> str:
-    """Translate a POSIX extended regex to Python's dialect (bracket classes, ``\\<``/``\\>``)."""
-    out: list[str] = []
-    i, n = 0, len(pattern)
-    while i < n:
-        c = pattern[i]
-        if c == "\\" and i + 1 < n:
-            nxt = pattern[i + 1]
-            out.append(r"\b" if nxt in "<>" else c + nxt)
-            i += 2
-        elif c == "[":
-            i = _translate_bracket(pattern, i, out)
-        else:
-            out.append(c)
-            i += 1
-    return "".join(out)
-
-
-_POSIX_CLASSES = {
-    "alpha": "a-zA-Z", "digit": "0-9", "alnum": "a-zA-Z0-9", "upper": "A-Z", "lower": "a-z",
-    "space": r" \t\n\r\f\v", "blank": r" \t", "punct": r"!-/:-@\[-`{-~", "xdigit": "0-9A-Fa-f",
-    "cntrl": r"\x00-\x1f\x7f", "print": r"\x20-\x7e", "graph": r"\x21-\x7e",
-}
-
-
-def _translate_bracket(pattern: str, start: int, out: list[str]) -> int:
-    i, n = start + 1, len(pattern)
-    parts = ["["]
-    if i < n and pattern[i] == "^":
-        parts.append("^")
-        i += 1
-    first = True
-    while i < n and (pattern[i] != "]" or first):
-        first = False
-        if pattern.startswith("[:", i):
-            end = pattern.find(":]", i + 2)
-            if end < 0:
-                raise re.error("unterminated character class")
-            name = pattern[i + 2:end]
-            if name not in _POSIX_CLASSES:
-                raise re.error(f"unknown character class {name}")
-            parts.append(_POSIX_CLASSES[name])
-            i = end + 2
-        elif pattern.startswith(("[=", "[."), i):
-            end = pattern.find(pattern[i + 1] + "]", i + 2)
-            if end < 0:
-                raise re.error("unterminated collating element")
-            parts.append(re.escape(pattern[i + 2:end]))
-            i = end + 2
-        else:
-            ch = pattern[i]
-            parts.append("\\" + ch if ch in "\\[]^" else ch)
-            i += 1
-    if i >= n:
-        raise re.error("brackets ([ ]) not balanced")
-    out.append("".join(parts) + "]")
-    return i + 1
 
 
 class _Evaluator:
