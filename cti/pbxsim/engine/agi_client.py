@@ -24,8 +24,10 @@ from twisted.internet.interfaces import IHalfCloseableProtocol
 from twisted.protocols.basic import LineOnlyReceiver
 from zope.interface import implementer
 
+from cti.pbxsim.dialplan import split_args
+
 from . import agi_commands, events
-from .apps import application, split_arguments
+from .apps import application
 from .channel import Interruption
 
 log = logging.getLogger(__name__)
@@ -236,7 +238,7 @@ def tcp_connector(reactor=None) -> Connector:
 
 @application("AGI")
 async def agi(pbx, chan, data):
-    args = split_arguments(data)
+    args = split_args(data)
     request = args[0].strip() if args else ""
     try:
         host, port, script = parse_agi_url(request)

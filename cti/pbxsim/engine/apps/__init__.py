@@ -28,26 +28,5 @@ def application(*names: str):
     return register
 
 
-def split_arguments(data: str) -> list[str]:
-    """Split application data on commas outside quotes and parentheses; quotes are removed
-    (``ast_app_separate_args``)."""
-    out, depth, quote, cur = [], 0, False, []
-    for ch in data:
-        if ch == '"':
-            quote = not quote
-            continue
-        elif not quote and ch in "([":
-            depth += 1
-        elif not quote and ch in ")]" and depth:
-            depth -= 1
-        elif ch == "," and not quote and depth == 0:
-            out.append("".join(cur))
-            cur = []
-            continue
-        cur.append(ch)
-    out.append("".join(cur))
-    return out
-
-
 from . import basic, dial, media, queue  # noqa: E402,F401  (registration side effects)
 from .. import agi_client  # noqa: E402,F401

@@ -2,9 +2,15 @@
 Ringing, Verbose, Log, UserEvent, SendDTMF."""
 from __future__ import annotations
 
+import logging
+
+from cti.pbxsim.dialplan import split_args
+
 from .. import events
 from ..channel import ChannelState
-from . import AppHangup, application, split_arguments
+from . import AppHangup, application
+
+log = logging.getLogger(__name__)
 
 
 @application("NoOp", "Verbose", "Log")
@@ -92,7 +98,10 @@ async def gotoif(pbx, chan, data):
 
 @application("UserEvent")
 async def user_event(pbx, chan, data):
-    args = split_arguments(data)
+    args = split_args(data)
+    if not args:                # app_userevent: no event name is an error that ends the call
+        log.warning("UserEvent requires an argument (eventname[,body1,...]) on %s", chan.name)
+        raise AppHangup()
     fields = []
     for arg in args[1:]:
         key, _, value = arg.partition(":")
@@ -102,7 +111,7 @@ async def user_event(pbx, chan, data):
 
 @application("SendDTMF")
 async def send_dtmf(pbx, chan, data):
-    args = split_arguments(data)
+    args = split_args(data)
     digits = args[0] if args else ""
     gap_ms = _int(args[1], 250) if len(args) > 1 and args[1] else 250
     for digit in digits:
@@ -127,7 +136,7 @@ def is_true(condition: str) -> bool:
 
 def _seconds(text: str, default: float) -> float:
     try:
-        return float(split_arguments(text)[0]) if text.strip() else default
+        return float(split_args(text)[0]) if text.strip() else default
     except ValueError:
         return default
 

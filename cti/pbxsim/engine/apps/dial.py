@@ -8,9 +8,11 @@ from __future__ import annotations
 
 import logging
 
+from cti.pbxsim.dialplan import split_args
+
 from .. import cdr, events
 from ..channel import HangupInterruption, Interruption
-from . import AppHangup, application, split_arguments
+from . import AppHangup, application
 
 log = logging.getLogger(__name__)
 
@@ -20,7 +22,7 @@ _RESET = ("DIALSTATUS", "DIALEDPEERNUMBER", "DIALEDPEERNAME", "ANSWEREDTIME", "A
 
 @application("Dial")
 async def dial(pbx, chan, data):
-    args = split_arguments(data)
+    args = split_args(data)
     targets = [t for t in (args[0] if args else "").split("&") if t]
     timeout = float(args[1]) if len(args) > 1 and args[1].strip() else None
     options = args[2] if len(args) > 2 else ""

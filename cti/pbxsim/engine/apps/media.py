@@ -5,13 +5,15 @@ PBX, in 8 kHz samples) and the events and variables Asterisk publishes around it
 """
 from __future__ import annotations
 
+from cti.pbxsim.dialplan import split_args
+
 from .. import events
-from . import application, split_arguments
+from . import application
 
 
 @application("Playback")
 async def playback(pbx, chan, data):
-    args = split_arguments(data)
+    args = split_args(data)
     files = [f for f in (args[0] if args else "").split("&") if f]
     status = "SUCCESS"
     for name in files:
@@ -25,7 +27,7 @@ async def playback(pbx, chan, data):
 
 @application("Background")
 async def background(pbx, chan, data):
-    args = split_arguments(data)
+    args = split_args(data)
     for name in [f for f in (args[0] if args else "").split("&") if f]:
         samples = pbx.sound_samples(name)
         if samples is None:
@@ -38,7 +40,7 @@ async def background(pbx, chan, data):
 
 @application("MusicOnHold")
 async def music_on_hold(pbx, chan, data):
-    args = split_arguments(data)
+    args = split_args(data)
     klass = args[0] if args and args[0] else "default"
     duration = float(args[1]) if len(args) > 1 and args[1].strip() else None
     pbx.emit(events.moh_start(chan, klass))
@@ -50,7 +52,7 @@ async def music_on_hold(pbx, chan, data):
 
 @application("MixMonitor")
 async def mixmonitor(pbx, chan, data):
-    args = split_arguments(data)
+    args = split_args(data)
     pbx.mixmonitor_start(chan, args[0] if args else "", args[1] if len(args) > 1 else "")
 
 

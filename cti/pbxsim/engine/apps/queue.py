@@ -9,14 +9,16 @@ penalties, wrap-up time, announcements, device-state driven availability.
 """
 from __future__ import annotations
 
+from cti.pbxsim.dialplan import split_args
+
 from .. import events
 from ..channel import Interruption
-from . import AppHangup, application, split_arguments
+from . import AppHangup, application
 
 
 @application("Queue")
 async def queue(pbx, chan, data):
-    args = split_arguments(data)
+    args = split_args(data)
     name = args[0] if args else ""
     max_wait = float(args[4]) if len(args) > 4 and args[4].strip() else None
     config = pbx.queues.get(name)
