@@ -129,8 +129,16 @@ class API(resource.Resource):
         return body
 
 
-def make_site(panel: ControlPanel, authenticate) -> server.Site:
-    root = resource.Resource()
+def make_site(panel: ControlPanel, authenticate, *,
+              web_config: Callable[[], dict[str, Any]] | None = None) -> server.Site:
+    """The API under ``/api/`` and the agent desktop at ``/`` (same origin, so no CORS).
+
+    ``web_config()`` is asked on each ``GET /web-config.json``: it tells the page what only the
+    running daemon knows, at least ``{"push_port": n}`` (the push WebSocket's listening port).
+    """
+    from cti.web.assets import SiteRoot
+
+    root = SiteRoot(web_config)
     api = API(panel, authenticate)
     root.putChild(b"api", api)
     site = server.Site(root)
