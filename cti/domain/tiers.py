@@ -1,4 +1,4 @@
-"""Customer tiers and their targets: what each tier was promised, read from configuration.
+"""Customer tiers and their targets: what each tier was promised, from configuration.
 
 A tier (platinum 至尊, diamond 钻石, gold 金, silver 银, standard) carries a service-level target
 ("85 % answered within 20 s"), an abandon target, whether it is a VIP tier (served first by the

@@ -7,12 +7,14 @@ one (skill, tier) queue, held in arrival order, the best call is always among a 
 
 - ``fifo``: app_queue with no priority: the longest wait wins, tiers ignored.
 - ``priority``: app_queue ``QUEUE_PRIO``: the highest tier rank wins, FIFO within it, no aging.
-- ``service-level`` (ours): the call whose tier is most at risk of missing its target. A tier's
-  *risk* is its live miss rate over its allowed miss rate, ``(1 - SL) / (1 - target)``, or its
-  live abandon rate over its abandon target, whichever is worse, from the sliding window; a call's urgency is ``risk x wait / threshold`` while it can still be
-  answered in time, then ``risk x late_weight x wait / threshold`` once it cannot (serving it
-  later no longer changes the service level, but its urgency keeps growing, so it is never
-  starved). A call waiting ``max_wait`` or more outranks every call that is not, oldest first.
+- ``service-level`` (ours): the call whose tier is most at risk of missing its targets. Each
+  tier has a weight, steered every ``adapt_every`` seconds by how the tier stands against its
+  targets over the sliding window (the worse of ``(1 - SL) / (1 - target)`` and
+  ``abandon rate / abandon target``) compared with the other tiers: an integral controller.
+  A call's urgency is ``weight x wait / threshold`` while it can still be answered in time,
+  then ``weight x late_weight x wait / threshold`` once it cannot (serving it later no longer
+  changes the service level, but its urgency keeps growing). A call that has waited its tier's
+  ``max_wait`` outranks every call that has not, longest wait first: nobody is starved.
 """
 from __future__ import annotations
 
