@@ -26,7 +26,6 @@ from cti.storage.passwords import hash_password
 from cti.storage.repositories.agents import set_skill
 from cti.storage.repositories.customers import add_customer
 
-from bench._pbxsim_host import caller_numbers
 
 HOST_SCRIPT = Path(__file__).resolve().parent / "_pbxsim_host.py"
 TIER_MIX = {"platinum": 0.02, "diamond": 0.03, "gold": 0.04, "silver": 0.06, "standard": 0.85}

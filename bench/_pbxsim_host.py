@@ -60,6 +60,7 @@ class Traffic:
         self._numbers = iter(numbers)
         self._rng = random.Random(seed)
         self._rate = 0.0
+        self._due = 0.0
         self._next = None
         self.placed = self.ended = self.connected_ended = 0
         self.calls = []
@@ -91,10 +92,15 @@ class Traffic:
             self._next.cancel()
         self._next = None
         if per_s > 0:
+            self._due = self.pbx.reactor.seconds()
             self._schedule()
 
     def _schedule(self) -> None:
-        self._next = self.pbx.reactor.callLater(self._rng.expovariate(self._rate), self._arrive)
+        # due times are drawn on their own timeline: a busy loop delays arrivals but never
+        # thins them, so the offered rate is the rate asked for
+        self._due += self._rng.expovariate(self._rate)
+        delay = max(0.0, self._due - self.pbx.reactor.seconds())
+        self._next = self.pbx.reactor.callLater(delay, self._arrive)
 
     def _arrive(self) -> None:
         self.place()

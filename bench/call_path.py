@@ -1,6 +1,6 @@
 """The call path through ctid: agent ready -> Redirect latency, and the calls/s one ctid sustains.
 
-Run: ``.venv/bin/python bench/call_path.py [--samples 300] [--rates 5 10 20 ...]`` (about 2-3 min)
+Run: ``.venv/bin/python bench/call_path.py [--samples 200] [--rates 5 10 20 ...]`` (about 2-3 min)
 
 ctid is built by ``cti.app.build`` on a SQLite database in a temporary directory (agents with
 every skill, customers of every tier), with the asyncio reactor as ``ctid`` runs it. The PBX
@@ -9,27 +9,32 @@ CPU this process uses is ctid's (plus this driver's few hooks). Both talk over l
 AMI (MD5 login, the ``eventfilter`` of ``asterisk_conf/manager.conf``) and FastAGI.
 
 (a) **Agent ready -> Redirect.** One agent, callers already waiting in ``cti-wait``. The agent
-is made ready (``AgentService.unpause``, i.e. "I'm done wrapping up" after each call) and three
-instants are taken: the first AMI action of the offer leaving ctid, the ``Redirect`` leaving
-ctid (both: just after ctid's AMI wire ``send`` wrote the encoded action to the socket
-transport), and the ``Redirect`` taken off the wire by the simulator's AMI server (its
-``on_action`` hook, ``CLOCK_MONOTONIC`` shared by both processes). ctid sends ``Setvar
-CTI_TARGET``, ``Setvar CTI_AGENT`` and the ``Redirect``, each after the previous response,
-so the Redirect pays two AMI round trips; the first-action column is the decision alone.
+is made ready (``AgentService.unpause``: "I'm done wrapping up", ``--gap`` after each call ends)
+and three instants are taken: the offer's first AMI action leaving ctid and the ``Redirect``
+leaving ctid (both just after ctid's AMI wire ``send`` handed the encoded action to the socket
+transport: in-process decision + encode + write), and the ``Redirect`` taken off the wire by the
+simulator's AMI server (its ``on_action`` hook; ``CLOCK_MONOTONIC`` is shared by both
+processes). The last two can cross by a fraction of a millisecond: the simulator may read the
+bytes before this process is back from the write. ctid sends ``Setvar CTI_TARGET``, ``Setvar
+CTI_AGENT`` and the ``Redirect``, each after the previous response, so the Redirect pays two AMI
+round trips; the first-action row is the decision alone. Beside it, labelled as such, the
+reference figures of Asterisk's app_queue measured on a real Asterisk 22 (not by this run).
 
 (b) **Sustained calls/s.** All agents logged in; agent phones ring 0.1 s and talk 1 s (±50 %);
 wrap-up 0.5 s. Poisson arrivals at rising rates, each for ``--step-seconds``, then the step
-drains (arrivals stop until every call placed has ended). A step passes when every call placed
-was answered and the p99 ACD wait (``answered_at - arrival`` as ctid records it, ring time
-included) stayed under ``--max-wait``. Per step: ctid's CPU ms per call (this process,
-``getrusage`` over arrivals and drain, thread pool included) and the simulator's, AMI events/s
-ctid read, and the ready->Redirect / enqueue->Redirect latencies under that load.
+drains (arrivals stop until every call placed has ended); the ramp stops at the first step
+that fails. A step passes when every call placed was answered and the p99 ACD wait
+(``answered_at - arrival`` as ctid records it, ring time included) stayed under ``--max-wait``.
+Per step: ctid's CPU ms per call (this process, ``getrusage`` over arrivals and drain, database
+thread pool included; the reactor thread's share by ``time.thread_time``) and the simulator's,
+AMI events/s ctid read, and the ready->Redirect / enqueue->Redirect latencies under that load.
 
 Printed: tables; nothing is written outside the temporary directory. Not a test.
 """
 from __future__ import annotations
 
 import argparse
+import os
 import random
 import resource
 import socket
@@ -77,10 +82,11 @@ def sleep(reactor, seconds: float):
 class ReadyToRedirect:
     """(a): one agent made ready again and again while callers wait; times its Redirect."""
 
-    def __init__(self, reactor, daemon, sim, agent_id: str, samples: int, seed_value: int):
+    def __init__(self, reactor, daemon, sim, agent_id: str, samples: int, seed_value: int,
+                 gap: tuple[float, float]):
         from twisted.internet import defer
         self.reactor, self.daemon, self.sim = reactor, daemon, sim
-        self.agent_id, self.samples = agent_id, samples
+        self.agent_id, self.samples, self.gap = agent_id, samples, gap
         self.rng = random.Random(seed_value)
         self.rows: list[tuple[float, float, float, str]] = []   # t0, first action, Redirect, id
         self.not_offered = 0
@@ -96,7 +102,7 @@ class ReadyToRedirect:
         if event is AgentEvent.ANSWER:
             self.sim.request(cmd="place", n=1)             # keep the line of callers full
         elif event in (AgentEvent.HANGUP, AgentEvent.NO_ANSWER):
-            self.reactor.callLater(self.rng.uniform(0.02, 0.08), self.make_ready)
+            self.reactor.callLater(self.rng.uniform(*self.gap), self.make_ready)
 
     def make_ready(self) -> None:
         from cti.domain.agent_state import AgentState
@@ -177,7 +183,8 @@ async def part_a(reactor, daemon, sim, wire: WireProbe, args) -> None:
     await sim.request(cmd="phones", ring=0.02, talk=0.05, jitter=0.5)
     daemon.agents.login(agent_id)
     daemon.agents.pause(agent_id, "bench")
-    probe = ReadyToRedirect(reactor, daemon, sim, agent_id, args.samples, args.seed)
+    probe = ReadyToRedirect(reactor, daemon, sim, agent_id, args.samples, args.seed,
+                            tuple(args.gap))
     daemon.agents.subscribe(probe)
     wire.on_action = probe.on_action
     await sim.request(cmd="place", n=args.waiting)
@@ -193,7 +200,8 @@ async def part_a(reactor, daemon, sim, wire: WireProbe, args) -> None:
     sent = [out - t0 for t0, _, out, _ in probe.rows]
     received = [arrivals[aid] - t0 for t0, _, _, aid in probe.rows if aid in arrivals]
     print(f"\n(a) agent ready -> Redirect, {len(probe.rows)} samples in {elapsed:.1f} s "
-          f"(one agent, {args.waiting} callers kept waiting, simulator in its own process; "
+          f"(one agent, {args.waiting} callers kept waiting, ready again {args.gap[0]:g}-"
+          f"{args.gap[1]:g} s after each call ends, simulator in its own process; "
           f"{probe.not_offered} unpauses found nobody waiting)")
     print_table(["ms after AgentService.unpause()", "n", "p50", "p90", "p99", "max"], [
         pct_row("first action (Setvar) leaves ctid", decided),
@@ -230,6 +238,7 @@ async def part_b(reactor, daemon, sim, wire: WireProbe, args) -> None:
     for rate in args.rates:
         probe.reset()
         s0, cpu0, events0 = await sim.request(cmd="stats"), cpu_seconds(), wire.events
+        loop0 = time.thread_time()                   # this is the reactor thread
         start = time.monotonic()
         await sim.request(cmd="rate", per_s=rate)
         await sleep(reactor, args.step_seconds)
@@ -244,6 +253,7 @@ async def part_b(reactor, daemon, sim, wire: WireProbe, args) -> None:
             await sleep(reactor, 0.25)
         await wait_until(reactor, lambda: daemon.outbox.backlog == 0, 5.0)
         cpu, total = cpu_seconds() - cpu0, time.monotonic() - start
+        loop_cpu = time.thread_time() - loop0
         placed = s1["placed"] - s0["placed"]
         answered = s1["connected"] - s0["connected"]
         waits = percentiles([w * 1000 for w in probe.waits], (50, 99, 100))
@@ -256,10 +266,12 @@ async def part_b(reactor, daemon, sim, wire: WireProbe, args) -> None:
                     wire.events - events0)
         rows.append([f"{rate:g}", placed, answered, f"{placed / arrivals:.1f}", waits["p50"],
                      waits["p99"], waits["p100"], f"{cpu * 1000 / max(1, answered):.2f}",
+                     f"{loop_cpu * 1000 / max(1, answered):.2f}",
                      f"{100 * cpu / total:.0f}",
                      f"{(s1['cpu'] - s0['cpu']) * 1000 / max(1, placed):.2f}",
                      f"{events_arrivals / arrivals:,.0f}",
-                     f"{(wire.events - events0) / max(1, answered):.1f}", verdict])
+                     f"{(wire.events - events0) / max(1, answered):.0f}/"
+                     f"{(s1['events'] - s0['events']) / max(1, placed):.0f}", verdict])
         latency_rows.append((rate, probe.ready_latency, probe.enqueue_latency))
         if verdict != "ok":
             break
@@ -267,11 +279,13 @@ async def part_b(reactor, daemon, sim, wire: WireProbe, args) -> None:
           f"ring 0.1 s, talk 1 s (+-50 %), wrap-up {WRAP_UP} s; {args.step_seconds:g} s of "
           f"Poisson arrivals per step, then drained")
     print_table(["offered/s", "placed", "answered", "calls/s", "wait p50 ms", "p99", "max",
-                 "ctid CPU ms/call", "ctid CPU %", "sim CPU ms/call", "AMI ev/s to ctid",
-                 "ev/call", "verdict"], rows)
+                 "ctid CPU ms/call", "in loop", "ctid CPU %", "sim CPU ms/call",
+                 "AMI ev/s to ctid", "ev/call read/all", "verdict"], rows)
     print("    wait: ACD arrival -> answered as ctid records it (includes the 0.05-0.15 s ring); "
-          "ctid CPU: this process over arrivals + drain;\n    sim CPU: the simulator process; "
-          "AMI ev/s: events ctid read (after manager.conf's eventfilter) during the arrivals")
+          "ctid CPU: this process over arrivals + drain,\n    'in loop' the reactor thread's "
+          "share (the rest: database thread pool); sim CPU: the simulator process;\n    AMI ev/s: "
+          "events ctid read (after manager.conf's eventfilter) during the arrivals; ev/call: "
+          "read by ctid / emitted by the simulator")
     print("\n(b') Redirect latency under that load (ms)")
     lat = []
     for rate, ready, enq in latency_rows:
@@ -288,7 +302,8 @@ async def part_b(reactor, daemon, sim, wire: WireProbe, args) -> None:
     states: dict[str, int] = {}
     for agent in daemon.agents.all():
         states[agent.state.value] = states.get(agent.state.value, 0) + 1
-    print(f"agents at the end: {states}; no-answer (RONA) events seen: {probe.rona}")
+    print(f"agents at the end: {states}; no-answer (RONA) events seen: {probe.rona}; "
+          f"load average {os.getloadavg()[0]:.1f} at the end")
 
 
 async def bench(reactor, tmp: Path, args) -> None:
@@ -308,8 +323,9 @@ async def bench(reactor, tmp: Path, args) -> None:
     try:
         await daemon.ami.when_ready(fail_after_failures=5)
         wire = WireProbe(daemon.ami, lambda *_: None)
-        print(f"ctid (pid this process) + simulator (child process); AMI 127.0.0.1:{ami_port}, "
-              f"FastAGI 127.0.0.1:{agi_port}; temp dir {tmp}")
+        print(f"ctid (this process) + simulator (child process), loopback AMI and FastAGI; "
+              f"{os.cpu_count()} cores, load average {os.getloadavg()[0]:.1f} at the start "
+              f"(the machine is shared: other load shows in the tails)")
         await part_a(reactor, daemon, sim, wire, args)
         await part_b(reactor, daemon, sim, wire, args)
     finally:
@@ -325,9 +341,11 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--samples", type=int, default=200, help="(a) ready->Redirect samples")
     parser.add_argument("--waiting", type=int, default=8, help="(a) callers kept waiting")
+    parser.add_argument("--gap", type=float, nargs=2, default=[0.02, 0.08],
+                        help="(a) seconds from a call's end to the agent's next ready (< wrap-up)")
     parser.add_argument("--agents", type=int, default=150)
-    parser.add_argument("--rates", type=float, nargs="+", default=[5, 10, 20, 30, 45, 60, 80])
-    parser.add_argument("--step-seconds", type=float, default=10.0)
+    parser.add_argument("--rates", type=float, nargs="+", default=[5, 10, 20, 30, 40, 50, 60, 80])
+    parser.add_argument("--step-seconds", type=float, default=8.0)
     parser.add_argument("--drain-seconds", type=float, default=15.0)
     parser.add_argument("--max-wait", type=float, default=2.0, help="(b) p99 wait bound, s")
     parser.add_argument("--numbers", type=int, default=4000, help="distinct caller numbers")
