@@ -23,6 +23,7 @@ from cti.domain.agent_state import AgentEvent
 from cti.domain.call_state import CallEvent, CallState
 from cti.domain.routing.errors import RoutingError
 from cti.domain.routing.model import Agent as RoutingAgent, Offer, WaitingCall
+from cti.net.ami_errors import AMIConnectionLost, AMITimeout
 from cti.services.agents import Agent, AgentError, AgentService
 from cti.services.calls import Call, CallChange, CallTracker
 
@@ -93,7 +94,10 @@ class ACDService:
                 r.offer_answered(call.call_id)
             elif kind is CallEvent.NO_ANSWER:
                 if self._known(call.call_id):
-                    self._run([r.offer_failed(call.call_id, "rona")])
+                    reason = change.not_ready_reason
+                    self._run([r.offer_failed(call.call_id, reason or "withdrawn")])
+                    if reason is None and change.agent_id:      # the agent stays ready
+                        self._run([r.agent_available(change.agent_id)])
                 else:                                    # rebuilt after a restart: back in line
                     self._run([r.call_arrived(WaitingCall(call.call_id, call.tier, call.skill,
                                                           call.arrival, call.caller_number))])
@@ -166,9 +170,18 @@ class ACDService:
         d.addErrback(self._connect_failed, call.call_id, agent.agent_id)
 
     def _connect_failed(self, failure, call_id: str, agent_id: str) -> None:
+        if failure.check(AMIConnectionLost, AMITimeout):
+            # The Redirect may or may not have reached Asterisk: never send it again. The
+            # resync after the reconnect, DialBegin, or the wait route settles the offer.
+            log.warning("call %s: Redirect to agent %s uncertain (%s): left to resync", call_id,
+                        agent_id, failure.getErrorMessage())
+            return
         log.warning("call %s: moving the caller to agent %s failed: %s", call_id, agent_id,
                     failure.getErrorMessage())
-        self._tracker.offer_failed(call_id, failure.getErrorMessage())
+        if "no such channel" in failure.getErrorMessage().lower():
+            self._tracker.settle(call_id, "gone")         # the caller hung up meanwhile
+        else:
+            self._tracker.offer_failed(call_id, "redirect-failed")
 
     def _withdraw(self, offer: Offer) -> None:
         """An offer that could not be carried out: the call goes back in line."""

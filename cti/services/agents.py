@@ -142,9 +142,10 @@ class AgentService:
             self._fire(agent, AgentEvent.ANSWER)
         elif kind in (CallEvent.NO_ANSWER, CallEvent.ENQUEUE):
             agent.call_id = None
-            if kind is CallEvent.NO_ANSWER and agent.machine.can(AgentEvent.NO_ANSWER):
-                self._fire(agent, AgentEvent.NO_ANSWER, reason="rona")
-            elif agent.machine.can(AgentEvent.RELEASE):
+            reason = change.not_ready_reason
+            if reason and agent.machine.can(AgentEvent.NO_ANSWER):
+                self._fire(agent, AgentEvent.NO_ANSWER, reason=reason)
+            elif agent.machine.can(AgentEvent.RELEASE):      # offer withdrawn: not their fault
                 self._fire(agent, AgentEvent.RELEASE)
         elif kind is CallEvent.HANGUP:
             if agent.state is AgentState.BUSY:

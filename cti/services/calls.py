@@ -59,6 +59,17 @@ class Call:
         return max(0.0, end - (self.arrival or self.created))
 
 
+# Why a no-answer takes the agent out (not-ready, with this reason): the Dial statuses of a
+# ring not answered (RONA), and a Redirect Asterisk refused (the agent goes not-ready rather
+# than being offered the same call again at once, which could loop). Any other reason (a
+# resync, a stale offer, the caller hanging up while it rang) withdraws the offer and leaves
+# the agent ready: they were not at fault.
+NOT_READY_REASONS = {"NOANSWER": "rona", "BUSY": "rona", "CHANUNAVAIL": "rona",
+                     "CONGESTION": "rona", "redirect-failed": "redirect-failed"}
+
+STALE_OFFER_SECONDS = 5.0
+
+
 @dataclass(frozen=True)
 class CallChange:
     """What happened to a call; ``kind`` is the CallEvent that moved it."""
@@ -67,6 +78,13 @@ class CallChange:
     call: Call
     agent_id: str | None = None
     detail: str = ""
+
+    @property
+    def not_ready_reason(self) -> str | None:
+        """For a no-answer that takes the agent out: why; otherwise None."""
+        if self.kind is not CallEvent.NO_ANSWER:
+            return None
+        return NOT_READY_REASONS.get(self.detail)
 
 
 class CallObserver(Protocol):
@@ -159,6 +177,14 @@ class CallTracker:
             self._by_agent_channel[agent_channel] = call
         return call
 
+    def seen_waiting(self, call_id: str) -> None:
+        """The caller ran the ``wait`` AGI, so it is in cti-wait. An offer older than a few
+        seconds never reached the agent (its Redirect was lost): settle it."""
+        call = self._calls.get(call_id)
+        if (call is not None and call.state is CallState.OFFERED and call.offered_at is not None
+                and self._clock() - call.offered_at > STALE_OFFER_SECONDS):
+            self._no_answer(call, "stale-offer")
+
     def settle(self, call_id: str, where: str) -> None:
         """Reconcile a call with what the PBX shows after events may have been missed.
 
@@ -206,6 +232,8 @@ class CallTracker:
             return
         status = msg.get("DialStatus", "")
         agent = call.agent_id
+        if status == "CANCEL":          # the caller hung up while it rang: its Hangup settles it
+            return
         if status == "ANSWER":
             call.answered_at = self._clock()
             self._move(call, CallEvent.ANSWER, agent, status)

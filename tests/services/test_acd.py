@@ -21,11 +21,12 @@ class FakeAMI:
     def __init__(self):
         self.sent = []
         self.fail = None
+        self.error = "Permission denied"
 
     def send_action(self, action, headers):
         self.sent.append((action, dict(headers)))
         if self.fail and action == self.fail:
-            return defer.fail(RuntimeError("No such channel"))
+            return defer.fail(RuntimeError(self.error))
         return defer.succeed(Message.of({"Response": "Success"}))
 
 
@@ -131,17 +132,55 @@ def test_abandon_while_ringing_frees_agent_for_waiting_caller(acd):
     assert c2.state is CallState.OFFERED and c2.agent_id == "1001"
 
 
-def test_failed_redirect_puts_call_back_and_tries_next_agent(acd):
+def test_refused_redirect_puts_call_back_and_tries_next_agent(acd):
     clock, tracker, agents, ami, pops, service = acd
     ami.fail = "Redirect"
     agents.login("1001")
     call = arrive(tracker, clock, 1)
     assert call.state is CallState.QUEUED
     assert agents.get("1001").state is AgentState.NOT_READY
+    assert agents.get("1001").reason == "redirect-failed"     # out, so no tight retry loop
     ami.fail = None
     agents.login("1002")
     assert call.state is CallState.OFFERED and call.agent_id == "1002"
     assert len(redirects(ami)) == 2                       # one per offer, none repeated
+
+
+def test_redirect_to_a_vanished_caller_settles_as_abandon(acd):
+    clock, tracker, agents, ami, pops, service = acd
+    ami.fail, ami.error = "Redirect", "No such channel"
+    agents.login("1001")
+    call = arrive(tracker, clock, 1)
+    assert call.state is CallState.ABANDONED
+    assert agents.get("1001").state is AgentState.READY
+    assert len(redirects(ami)) == 1
+
+
+def test_uncertain_redirect_is_never_resent(acd):
+    from cti.net.ami_errors import AMIConnectionLost
+    clock, tracker, agents, ami, pops, service = acd
+    agents.login("1001")
+    agents.login("1002")
+    ami.send_action = lambda a, h: (ami.sent.append((a, dict(h))),
+                                    defer.fail(AMIConnectionLost("link lost")))[1]
+    service._connector = AMIConnector(ami.send_action)
+    call = arrive(tracker, clock, 1)
+    assert call.state is CallState.OFFERED          # left for the resync to settle
+    assert [a for a, _ in ami.sent].count("Setvar") == 1
+    tracker.settle(call.call_id, "waiting")         # resync: the caller never left cti-wait
+    assert call.state is CallState.OFFERED and call.agent_id == "1002"   # withdrawn, re-offered
+    assert agents.get("1001").state is AgentState.READY
+
+
+def test_caller_hanging_up_while_ringing_is_not_rona(acd):
+    clock, tracker, agents, ami, pops, service = acd
+    agents.login("1001")
+    call = arrive(tracker, clock, 1)
+    dial(tracker, call, "CANCEL")
+    tracker.handle(Message.of({"Event": "Hangup", "Channel": call.channel}))
+    assert call.state is CallState.ABANDONED
+    assert agents.get("1001").state is AgentState.READY
+    assert len(redirects(ami)) == 1
 
 
 def test_vip_agent_takes_the_vip_caller_first(acd):

@@ -23,8 +23,8 @@ def service():
     return svc, clock, seen
 
 
-def change(kind, agent_id, call_id="c1"):
-    return CallChange(kind, Call(call_id, "chan", "u", "l", "13800138000"), agent_id)
+def change(kind, agent_id, call_id="c1", detail=""):
+    return CallChange(kind, Call(call_id, "chan", "u", "l", "13800138000"), agent_id, detail)
 
 
 def test_login_pause_unpause_logout(service):
@@ -70,9 +70,17 @@ def test_rona_makes_agent_not_ready(service):
     svc.login("1001")
     svc.reserve("1001", "c1")
     svc.call_changed(change(CallEvent.RING, "1001"))
-    svc.call_changed(change(CallEvent.NO_ANSWER, "1001"))
+    svc.call_changed(change(CallEvent.NO_ANSWER, "1001", detail="NOANSWER"))
     agent = svc.get("1001")
     assert (agent.state, agent.reason, agent.call_id) == (AgentState.NOT_READY, "rona", None)
+
+
+def test_withdrawn_offer_leaves_agent_ready(service):
+    svc, clock, seen = service
+    svc.login("1001")
+    svc.reserve("1001", "c1")
+    svc.call_changed(change(CallEvent.NO_ANSWER, "1001", detail="resync"))
+    assert svc.get("1001").state is AgentState.READY
 
 
 def test_caller_abandons_while_ringing_frees_agent(service):

@@ -31,6 +31,7 @@ def make_route(*, tracker, acd, clock, **_: Any) -> Callable:
             call = await _adopt(session, tracker, call_id, clock)
         if call is None:
             return
+        tracker.seen_waiting(call.call_id)
         if acd.position(call.call_id) == 1:
             try:
                 await session.stream_file("queue-youarenext")
