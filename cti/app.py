@@ -30,6 +30,7 @@ from cti.services.agents import Agent, AgentService
 from cti.services.auth import Principal, TokenStore
 from cti.services.calls import CallTracker
 from cti.services.control import ControlPanel
+from cti.services.desktops import DesktopGate
 from cti.services.directory import CustomerDirectory
 from cti.services.presence import PresenceStore
 from cti.services.records import CallRecords
@@ -86,12 +87,18 @@ def build(config: dict[str, Any], reactor) -> Daemon:
     routing = RoutingConfig.from_mapping(config["acd"]["routing"])
     router = make_router(config["acd"]["policy"], routing, clock)
     tracker = CallTracker(clock)
+    tokens = TokenStore(clock)
+    hub = PushHub(tokens.authenticate, reactor)
+    gate = DesktopGate(hub.agent_connected) if config["acd"]["require_desktop"] else None
     agents = AgentService(
         [Agent(a.number, a.name, a.endpoint, team=a.team or "default", group=a.group,
                skills=dict(a.skills) or {"general": 5}) for a in agents_info],
-        reactor, wrap_up_seconds=config["acd"]["wrap_up_seconds"])
-    tokens = TokenStore(clock)
-    hub = PushHub(tokens.authenticate, reactor, on_frame=_desktop_requests(agents))
+        reactor, wrap_up_seconds=config["acd"]["wrap_up_seconds"],
+        **({"hold": gate.hold} if gate else {}))
+    hub.on_frame = _desktop_requests(agents)
+    if gate is not None:
+        gate.agents = agents
+        hub.on_presence = gate.presence
     screenpop = ScreenPop(hub, routing.tiers, clock)
 
     ami_cfg = config["ami"]

@@ -39,6 +39,7 @@ DEFAULTS: dict[str, Any] = {
         "policy": "service-level",
         "ring_timeout": 15,
         "wrap_up_seconds": 10.0,
+        "require_desktop": False,   # agents take calls only with a desktop connected
         "routing": {},        # the router's settings: tiers, rings, vip_dedicated, familiar,
                               # service_level (cti.domain.routing.config)
     },

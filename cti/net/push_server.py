@@ -92,11 +92,13 @@ class PushHub:
 
     def __init__(self, authenticate: Callable[[str | None], Principal | None], clock,
                  *, auth_timeout: float = 10.0,
-                 on_frame: Callable[[Principal, Any], dict | None] | None = None):
+                 on_frame: Callable[[Principal, Any], dict | None] | None = None,
+                 on_presence: Callable[[str, bool], None] | None = None):
         self.authenticate = authenticate
         self.clock = clock
         self.auth_timeout = auth_timeout
-        self._on_frame = on_frame
+        self.on_frame = on_frame
+        self.on_presence = on_presence      # (agent id, online): first desktop in, last one out
         self._seq = 0
         self._by_agent: dict[str, set[PushProtocol]] = defaultdict(set)
         self._by_team: dict[str, set[PushProtocol]] = defaultdict(set)
@@ -114,15 +116,28 @@ class PushHub:
             for team in p.teams:
                 self._by_team[team].add(conn)
         if p.agent_id:
+            first = not self._by_agent.get(p.agent_id)
             self._by_agent[p.agent_id].add(conn)
+            if first:
+                self._presence(p.agent_id, True)
 
     def detach(self, conn: PushProtocol) -> None:
+        agent_id = conn.principal.agent_id if conn.principal else None
         for index in (self._by_agent, self._by_team):
             for key in list(index):
                 index[key].discard(conn)
                 if not index[key]:
                     del index[key]
         self._admins.discard(conn)
+        if agent_id and agent_id not in self._by_agent:
+            self._presence(agent_id, False)
+
+    def _presence(self, agent_id: str, online: bool) -> None:
+        if self.on_presence is not None:
+            try:
+                self.on_presence(agent_id, online)
+            except Exception:
+                log.exception("push: presence handler failed for agent %s", agent_id)
 
     def agent_connected(self, agent_id: str) -> bool:
         return bool(self._by_agent.get(agent_id))
@@ -149,9 +164,9 @@ class PushHub:
             return
         if frame.type == "auth":
             raise FrameError("already-authenticated", "already authenticated", frame.id)
-        if self._on_frame is None:
+        if self.on_frame is None:
             raise FrameError("unsupported", f"{frame.type} is not handled here", frame.id)
-        result = self._on_frame(conn.principal, frame)
+        result = self.on_frame(conn.principal, frame)
         conn.send("ack", {"id": frame.id, **(result or {})})
 
 

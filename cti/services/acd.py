@@ -19,7 +19,7 @@ from typing import Callable, Iterable, Protocol
 from twisted.internet import defer
 
 from cti.domain import channel_vars as V
-from cti.domain.agent_state import AgentEvent
+from cti.domain.agent_state import AgentEvent, AgentState
 from cti.domain.call_state import CallEvent, CallState
 from cti.domain.routing.errors import RoutingError
 from cti.domain.routing.model import Agent as RoutingAgent, Offer, WaitingCall
@@ -67,19 +67,32 @@ class ACDService:
 
     # -- facts from the agent service ------------------------------------------------------
     def agent_changed(self, agent: Agent, event: AgentEvent) -> None:
-        r = self.router
+        """Mirror the agent's state into the router.
+
+        The router follows reservations, rings and answers from call changes itself; here it
+        learns logins, logouts and availability, compared by state rather than by event so a
+        held agent (e.g. no desktop) or a reordered notification cannot leave them apart."""
+        r, agent_id = self.router, agent.agent_id
         try:
-            if event is AgentEvent.LOGIN:
-                self._run([r.agent_logged_in(RoutingAgent(agent.agent_id, dict(agent.skills),
-                                                          agent.group))])
-            elif event is AgentEvent.LOGOUT:
-                self._run(r.agent_logged_out(agent.agent_id))
-            elif event is AgentEvent.PAUSE:
-                self._run(r.agent_unavailable(agent.agent_id, agent.reason or "break"))
-            elif event in (AgentEvent.UNPAUSE, AgentEvent.WRAP_UP_DONE):
-                self._run([r.agent_available(agent.agent_id)])
+            known = True
+            try:
+                routed = r.agent_state(agent_id)
+            except RoutingError:
+                known, routed = False, None
+            if agent.state is AgentState.LOGGED_OUT:
+                if known:
+                    self._run(r.agent_logged_out(agent_id))
+            elif not known:
+                self._run([r.agent_logged_in(RoutingAgent(agent_id, dict(agent.skills), agent.group),
+                                             ready=agent.machine.available)])
+            elif agent.machine.available and routed in (AgentState.NOT_READY,
+                                                        AgentState.AFTER_CALL_WORK):
+                self._run([r.agent_available(agent_id)])
+            elif agent.state is AgentState.NOT_READY and routed in (AgentState.READY,
+                                                                    AgentState.AFTER_CALL_WORK):
+                self._run(r.agent_unavailable(agent_id, agent.reason or "break"))
         except RoutingError as exc:
-            log.error("agent %s: router refused %s: %s", agent.agent_id, event.value, exc)
+            log.error("agent %s: router refused %s: %s", agent_id, event.value, exc)
 
     # -- facts from the call tracker -------------------------------------------------------
     def call_changed(self, change: CallChange) -> None:

@@ -63,8 +63,10 @@ class AgentObserver(Protocol):
 class AgentService:
     """All agents of this ctid, their states, and the requests that change them."""
 
-    def __init__(self, agents: Iterable[Agent], clock, *, wrap_up_seconds: float = 10.0):
+    def __init__(self, agents: Iterable[Agent], clock, *, wrap_up_seconds: float = 10.0,
+                 hold: Callable[[Agent], str | None] = lambda agent: None):
         self._agents = {a.agent_id: a for a in agents}
+        self._hold = hold          # a reason to keep an agent who would be ready not-ready
         self._clock = clock                      # IReactorTime
         self._wrap_up = wrap_up_seconds
         self._timers: dict[str, object] = {}
@@ -178,9 +180,15 @@ class AgentService:
         if timer is not None and timer.active():
             timer.cancel()
 
+    def held(self, agent: Agent) -> str | None:
+        """Why an agent who would be ready must stay not-ready (e.g. no desktop), or None."""
+        return self._hold(agent)
+
     def _fire(self, agent: Agent, event: AgentEvent, reason: str | None = None) -> None:
         try:
             agent.machine.fire(event, reason)
+            if agent.state is AgentState.READY and (held := self._hold(agent)):
+                agent.machine.fire(AgentEvent.PAUSE, held)   # before anyone sees it ready
         except IllegalTransition as exc:                 # a bug of ours, not the agent's
             raise AgentError("illegal-state", str(exc)) from None
         if agent.state is AgentState.READY:

@@ -138,6 +138,10 @@ class Resync:
                 self._acd.restore_agent(agent, ready=False)
                 continue
             ready = entry.get("state") == "ready"
+            reason = None if ready else (entry.get("reason") or "break")
+            held = self._agents.held(agent) if ready else None
+            if held:                                   # e.g. the desktop has not reconnected yet
+                ready, reason = False, held
             self._agents.restore(agent_id, AgentState.READY if ready else AgentState.NOT_READY,
-                                 reason=None if ready else (entry.get("reason") or "break"))
+                                 reason=reason)
             self._acd.restore_agent(agent, ready=ready)
