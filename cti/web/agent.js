@@ -79,16 +79,20 @@
       this.attempt = 0;
       this.timer = null;
       this.seq = 0;
+      this.generation = 0;               // bumped by start/stop: a stale open() gives up
       this.pending = new Map();          // id -> {resolve, reject, timer}
     }
 
     start() {
+      this.generation += 1;
+      clearTimeout(this.timer);
       this.stopped = false;
       this.attempt = 0;
       this.open();
     }
 
     stop() {
+      this.generation += 1;
       this.stopped = true;
       clearTimeout(this.timer);
       if (this.ws) this.ws.close(1000, "sign out");
@@ -98,14 +102,15 @@
     }
 
     async open() {
+      const generation = this.generation;
       this.onStatus("connecting");
       let cfg;
       try {
         cfg = await api("GET", "/web-config.json");
       } catch (e) {
-        return this.retry(e.message);
+        return generation === this.generation && this.retry(e.message);
       }
-      if (this.stopped) return;
+      if (this.stopped || generation !== this.generation) return;
       if (!cfg || !cfg.push_port) return this.retry("ctid 未公布推送端口 · ctid did not say where its push socket is");
       const scheme = location.protocol === "https:" ? "wss" : "ws";
       const ws = new WebSocket(scheme + "://" + location.hostname + ":" + cfg.push_port + (cfg.push_path || "/push"));
