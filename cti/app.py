@@ -32,6 +32,7 @@ from cti.services.calls import CallTracker
 from cti.services.control import ControlPanel
 from cti.services.desktops import DesktopGate
 from cti.services.directory import CustomerDirectory
+from cti.services.journal import CallJournal
 from cti.services.presence import PresenceStore
 from cti.services.records import CallRecords
 from cti.services.resync import Resync
@@ -116,10 +117,12 @@ def build(config: dict[str, Any], reactor) -> Daemon:
     agents.subscribe(acd)
     agents.subscribe(records)
     agents.subscribe(presence)
-    resync = Resync(tracker, agents, acd, presence, reactor)
+    journal = CallJournal(tracker, var / "ctid-calls.json", reactor)
+    resync = Resync(tracker, agents, acd, presence, reactor, journal)
     ami.add_listener({name: tracker.handle for name in tracker.EVENTS})
     ami.add_resync_hook(resync)
     ami.setServiceParent(top)
+    journal.setServiceParent(top)
     ticker = internet.TimerService(1.0, acd.tick)
     ticker.clock = reactor
     ticker.setServiceParent(top)
@@ -156,7 +159,9 @@ def build(config: dict[str, Any], reactor) -> Daemon:
                          authenticate_user=authenticate_user,
                          health=lambda: {"ami": ami.state.value, "db_backlog": outbox.backlog,
                                          "resyncs": resync.runs})
-    servers["api"] = internet.TCPServer(config["api"]["port"], make_site(panel, authenticate_token),
+    site = make_site(panel, authenticate_token,
+                     web_config=lambda: {"push_port": servers["web"]._port.getHost().port})
+    servers["api"] = internet.TCPServer(config["api"]["port"], site,
                                         interface=config["api"]["interface"])
     for server in servers.values():
         server.setServiceParent(top)

@@ -35,6 +35,7 @@ import enum
 import hashlib
 import inspect
 import itertools
+import secrets
 import logging
 from dataclasses import dataclass
 from typing import Any, Awaitable, Callable, Iterable, Mapping
@@ -175,6 +176,7 @@ class AMIClient(Service):
         self._lists = EventListCollector()
         self._pending: dict[str, _Pending] = {}
         self._ids = itertools.count(1)
+        self._run = secrets.token_hex(3)     # ActionIDs unique across restarts, for logs and audits
         self._generation = 0  # one per link, so late timers and hooks know theirs is gone
         self._listeners: dict[str, list[Listener]] = {}
         self._resync_hooks: list[ResyncHook] = []
@@ -402,7 +404,7 @@ class AMIClient(Service):
                  timeout: float | None = None) -> defer.Deferred:
         pairs = list(headers.items() if isinstance(headers, Mapping) else headers)
         given = [str(v) for k, v in pairs if str(k).lower() == "actionid"]
-        action_id = given[0] if given else f"ctid-{next(self._ids)}"
+        action_id = given[0] if given else f"ctid-{self._run}-{next(self._ids)}"
         rest = [(k, v) for k, v in pairs if str(k).lower() not in ("action", "actionid")]
         expanded = [(k, item) for k, v in rest
                     for item in (v if isinstance(v, (list, tuple)) else [v])]

@@ -23,7 +23,7 @@ from cti.domain.agent_state import AgentEvent, AgentState
 from cti.domain.call_state import CallEvent, CallState
 from cti.domain.routing.errors import RoutingError
 from cti.domain.routing.model import Agent as RoutingAgent, Offer, WaitingCall
-from cti.net.ami_errors import AMIConnectionLost, AMITimeout
+from cti.net.ami_errors import AMIConnectionLost, AMINotConnected, AMITimeout
 from cti.services.agents import Agent, AgentError, AgentService
 from cti.services.calls import Call, CallChange, CallTracker
 
@@ -183,9 +183,10 @@ class ACDService:
         d.addErrback(self._connect_failed, call.call_id, agent.agent_id)
 
     def _connect_failed(self, failure, call_id: str, agent_id: str) -> None:
-        if failure.check(AMIConnectionLost, AMITimeout):
-            # The Redirect may or may not have reached Asterisk: never send it again. The
-            # resync after the reconnect, DialBegin, or the wait route settles the offer.
+        if failure.check(AMIConnectionLost, AMITimeout, AMINotConnected):
+            # The Redirect may or may not have reached Asterisk (or the link is down and the
+            # offer must wait): never send it again, and never retry in a loop. The resync
+            # after the reconnect, DialBegin, or the wait route settles the offer.
             log.warning("call %s: Redirect to agent %s uncertain (%s): left to resync", call_id,
                         agent_id, failure.getErrorMessage())
             return

@@ -24,6 +24,7 @@ from cti.domain import channel_vars as V
 from cti.domain.agent_state import AgentState
 from cti.domain.call_state import CallState
 from cti.services.calls import Call
+from cti.services.journal import from_entry
 
 log = logging.getLogger(__name__)
 
@@ -59,11 +60,12 @@ def parse_status(items) -> dict[str, ChannelView]:
 
 
 class Resync:
-    def __init__(self, tracker, agents, acd, presence, clock):
+    def __init__(self, tracker, agents, acd, presence, clock, journal=None):
         self._tracker = tracker
         self._agents = agents
         self._acd = acd
         self._presence = presence
+        self._journal = journal                   # CallJournal, read on the first run only
         self._clock = clock                       # IReactorTime
         self._first = True
         self.runs = 0
@@ -77,6 +79,7 @@ class Resync:
     def reconcile(self, channels: dict[str, ChannelView]) -> None:
         self.runs += 1
         busy_agents: set[str] = set()
+        journal = self._journal.take_recovered() if (self._first and self._journal) else {}
         for call in self._tracker.calls():
             view = channels.get(call.channel)
             if view is None:
@@ -89,16 +92,22 @@ class Resync:
             call_id = view.variables.get(V.CALL_ID)
             if not call_id or self._tracker.get(call_id) is not None:
                 continue
-            agent = self._rebuild(call_id, view)
+            agent = self._rebuild(call_id, view, journal.pop(call_id, None))
             if agent:
                 busy_agents.add(agent)
+        for call_id, entry in journal.items():          # ended while ctid was down
+            if self._tracker.get(call_id) is None:
+                call, state = from_entry(entry)
+                self._tracker.restore(call, state, call.agent_id, call.agent_channel)
+                self._tracker.settle(call_id, "gone")
+                log.info("resync: call %s ended while ctid was down (%s)", call_id, state.value)
         if self._first:
             self._first = False
             self._restore_presence(busy_agents)
         log.info("resync %d: %d channels, %d calls tracked", self.runs, len(channels),
                  len(self._tracker.calls()))
 
-    def _rebuild(self, call_id: str, view: ChannelView) -> str | None:
+    def _rebuild(self, call_id: str, view: ChannelView, entry: dict | None) -> str | None:
         v = view.variables
         try:
             arrival = float(v.get(V.ARRIVAL) or self._clock.seconds())
@@ -109,16 +118,24 @@ class Resync:
                     customer_id=v.get(V.CUSTOMER_ID) or None, tier=v.get(V.TIER) or "standard",
                     skill=v.get(V.SKILL) or "general", language=v.get(V.LANGUAGE) or "zh",
                     ivr_path=v.get(V.IVR_PATH) or "", created=arrival, arrival=arrival)
+        if entry is not None:       # what only ctid knew; the channel's variables are fresher
+            known, _ = from_entry(entry)
+            call.created = known.created or call.created
+            call.customer_name = known.customer_name
+            call.offered_at, call.ring_started = known.offered_at, known.ring_started
+            call.answered_at, call.offers = known.answered_at, known.offers
         agent_id = v.get(V.AGENT) or None
         agent = self._agents.find(agent_id) if agent_id else None
         if view.context == V.CTX_CONNECT and agent is not None:
-            state = CallState.CONNECTED if view.bridged else CallState.RINGING
-            self._tracker.restore(call, state, agent_id)
-            if state is CallState.CONNECTED:
-                call.answered_at = self._clock.seconds()
-            self._agents.restore(agent_id, AgentState.BUSY if view.bridged else AgentState.RINGING,
-                                 call_id=call_id)
-            log.info("resync: call %s rebuilt %s with agent %s", call_id, state.value, agent_id)
+            if view.bridged and call.answered_at is not None:     # answered before: recorded
+                self._tracker.restore(call, CallState.CONNECTED, agent_id)
+                self._agents.restore(agent_id, AgentState.BUSY, call_id=call_id)
+            else:
+                self._tracker.restore(call, CallState.RINGING, agent_id)
+                self._agents.restore(agent_id, AgentState.RINGING, call_id=call_id)
+                if view.bridged:                   # answered while ctid was away: say so now
+                    self._tracker.settle(call_id, "bridged")
+            log.info("resync: call %s rebuilt %s with agent %s", call_id, call.state.value, agent_id)
             return agent_id
         if view.context == V.CTX_INBOUND:
             self._tracker.register(call)                   # still in the IVR: CTIWait will come

@@ -24,13 +24,21 @@ def make_route(*, tracker, directory, tiers: TierTable, ivr: IVRPlan, clock, **_
         call_id = (session.args[0] if session.args else "") or f"cti-{session.uniqueid}"
         dnis = session.args[1] if len(session.args) > 1 else env.get("agi_dnid", "")
         number = env.get("agi_callerid", "")
+        # Known from the first moment, so a caller who hangs up in the menu is recorded too.
+        call = tracker.register(Call(
+            call_id=call_id, channel=session.channel, uniqueid=session.uniqueid,
+            linkedid=session.uniqueid, caller_number=number, dnis=dnis,
+            tier=tiers.names[-1], skill=ivr.default_skill, created=clock.seconds()))
         caller = await directory.lookup(number)
         tier = tiers[caller.tier] if caller.tier in tiers else tiers[tiers.names[-1]]
+        call.customer_id, call.customer_name = caller.customer_id, caller.name
+        call.tier, call.language = tier.name, caller.language
         if tier.vip:
             skill, path = ivr.default_skill, "vip"
         else:
             key = await session.get_data(ivr.prompt, ivr.timeout_ms, 1)
             skill, path = ivr.skill_for(key), ivr.path_for(key)
+        call.skill, call.ivr_path = skill, path
         arrival = clock.seconds()
         for name, value in (
             (V.TIER, tier.name), (V.SKILL, skill), (V.PRIORITY, tier.rank),
@@ -39,11 +47,6 @@ def make_route(*, tracker, directory, tiers: TierTable, ivr: IVRPlan, clock, **_
             (V.MOH_CLASS, "vip" if tier.vip else ""),
         ):
             await session.set_variable(name, value)
-        tracker.register(Call(
-            call_id=call_id, channel=session.channel, uniqueid=session.uniqueid,
-            linkedid=session.uniqueid, caller_number=number, dnis=dnis,
-            customer_id=caller.customer_id, customer_name=caller.name, tier=tier.name,
-            skill=skill, language=caller.language, ivr_path=path,
-            created=arrival, arrival=arrival))
+        call.arrival = arrival
 
     return inbound

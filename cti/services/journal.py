@@ -1,0 +1,82 @@
+"""The call journal: ctid's live calls, saved on stop and every few seconds.
+
+The PBX tells a restarted ctid about every caller still on the line, but not about calls that
+ended while ctid was down. The journal fills that gap: on the first resync, a journalled call
+the PBX no longer has is settled as hung up, so it still gets its contact row (answered,
+abandoned or IVR hang-up) and, if answered, its recording row. Its end time is then only known
+to within the downtime. A journalled call still on the line is rebuilt from the journal, which
+knows more than the channel variables (when it was offered and answered, the customer's name).
+"""
+from __future__ import annotations
+
+import json
+import logging
+import os
+from dataclasses import fields
+from pathlib import Path
+
+from twisted.application import internet, service
+
+from cti.domain.call_state import CallState
+from cti.services.calls import Call, CallTracker
+
+log = logging.getLogger(__name__)
+
+SAVED = ("call_id", "channel", "uniqueid", "linkedid", "caller_number", "dnis", "customer_id",
+         "customer_name", "tier", "skill", "language", "ivr_path", "created", "arrival",
+         "agent_id", "agent_channel", "offered_at", "ring_started", "answered_at", "offers")
+assert set(SAVED) <= {f.name for f in fields(Call)}
+
+
+def to_entry(call: Call) -> dict:
+    entry = {name: getattr(call, name) for name in SAVED}
+    entry["state"] = call.state.value
+    return entry
+
+
+def from_entry(entry: dict) -> tuple[Call, CallState]:
+    call = Call(**{name: entry[name] for name in SAVED if name in entry})
+    return call, CallState(entry.get("state", CallState.QUEUED.value))
+
+
+class CallJournal(service.MultiService):
+    def __init__(self, tracker: CallTracker, path: Path, clock, *, every: float = 5.0):
+        super().__init__()
+        self._tracker = tracker
+        self._path = path
+        self._recovered: dict[str, dict] = {}
+        ticker = internet.TimerService(every, self.save)
+        ticker.clock = clock
+        ticker.setServiceParent(self)
+
+    def startService(self):
+        self._recovered = self.load()           # before the first save overwrites the file
+        super().startService()
+
+    def take_recovered(self) -> dict[str, dict]:
+        """The previous run's live calls, once (for the first resync)."""
+        recovered, self._recovered = self._recovered, {}
+        return recovered
+
+    def load(self) -> dict[str, dict]:
+        try:
+            entries = json.loads(self._path.read_text(encoding="utf-8"))
+            return {e["call_id"]: e for e in entries if isinstance(e, dict) and "call_id" in e}
+        except FileNotFoundError:
+            return {}
+        except (OSError, ValueError, TypeError, KeyError) as exc:
+            log.error("call journal %s unreadable (%s): ignored", self._path, exc)
+            return {}
+
+    def save(self) -> None:
+        entries = [to_entry(c) for c in self._tracker.calls()]
+        tmp = self._path.with_name(self._path.name + ".tmp")
+        try:
+            tmp.write_text(json.dumps(entries), encoding="utf-8")
+            os.replace(tmp, self._path)
+        except OSError as exc:
+            log.error("call journal not saved to %s: %s", self._path, exc)
+
+    def stopService(self):
+        self.save()
+        return super().stopService()
