@@ -1,7 +1,7 @@
 """ctictl: the operator's command line. Each command asks ctid's HTTP API and prints a table or JSON.
 
     ctictl status | agents | calls | queue [--json]
-    ctictl agent pause <id> [--reason R] | unpause <id> | logout <id> | login <id>
+    ctictl agent pause <id> [--reason R] | unpause <id> | logout <id> | login <id>   [--json]
     ctictl staffing --calls-per-hour N --aht S ...      (a calculator; needs no daemon)
 
 Where ctid is: ``--url`` or ``CTID_URL`` (default http://127.0.0.1:8765); the token: ``--token``,
@@ -18,6 +18,8 @@ import urllib.error
 import urllib.request
 from pathlib import Path
 from typing import Any, Sequence
+
+from cti.cli import staffing
 
 DEFAULT_URL = "http://127.0.0.1:8765"
 DEFAULT_TOKEN_FILE = "var/ctid-api-token"
@@ -96,30 +98,25 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--url", default=os.environ.get("CTID_URL", DEFAULT_URL))
     parser.add_argument("--token", default=os.environ.get("CTID_TOKEN"))
     parser.add_argument("--token-file", default=os.environ.get("CTID_TOKEN_FILE", DEFAULT_TOKEN_FILE))
-    parser.add_argument("--json", action="store_true", help="print JSON instead of a table")
+    as_json = argparse.ArgumentParser(add_help=False)
+    as_json.add_argument("--json", action="store_true", help="print JSON instead of a table")
     sub = parser.add_subparsers(dest="command", required=True)
     for name in ("status", "agents", "calls", "queue"):
-        sub.add_parser(name, help=f"show {name}")
+        sub.add_parser(name, help=f"show {name}", parents=[as_json])
     agent = sub.add_parser("agent", help="change an agent's state")
     agent_sub = agent.add_subparsers(dest="action", required=True)
     for action in ("pause", "unpause", "logout", "login"):
-        p = agent_sub.add_parser(action)
+        p = agent_sub.add_parser(action, parents=[as_json])
         p.add_argument("agent_id")
         if action == "pause":
             p.add_argument("--reason", default="break")
-    try:
-        from cti.cli import staffing
-    except ImportError:          # the calculator is optional for the daemon commands
-        staffing = None
-    if staffing is not None:
-        staffing.add_parser(sub)
+    staffing.add_parser(sub)
     return parser
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     if args.command == "staffing":
-        from cti.cli import staffing
         return staffing.run(args)
     client = Client(args.url, _token(args))
     try:

@@ -91,10 +91,9 @@ class API(resource.Resource):
         parts = [p.decode("utf-8", "replace") for p in request.postpath if p]   # below /api/
         if parts == ["login"] and method == "POST":
             body = self._body(request)
-            result = self._panel.login(str(body.get("user", "")), str(body.get("password", "")))
-            if result is None:
-                raise APIError(401, "bad-credentials", "wrong user or password")
-            return result
+            d = defer.maybeDeferred(self._panel.login, str(body.get("user", "")),
+                                    str(body.get("password", "")))
+            return d.addCallback(_logged_in)
         principal = self._principal(request)
         if method == "GET" and len(parts) == 1:
             if parts[0] == "status":
@@ -127,6 +126,12 @@ class API(resource.Resource):
         if not isinstance(body, dict):
             raise APIError(400, "bad-json", "request body must be a JSON object")
         return body
+
+
+def _logged_in(result):
+    if result is None:
+        raise APIError(401, "bad-credentials", "wrong user or password")
+    return result
 
 
 def make_site(panel: ControlPanel, authenticate, *,

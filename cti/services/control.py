@@ -8,6 +8,8 @@ service; an agent may change only their own state.
 from __future__ import annotations
 
 import time
+
+from twisted.internet import defer
 from typing import Any, Callable
 
 from cti import __version__
@@ -89,14 +91,17 @@ class ControlPanel:
             raise APIError(409, exc.code, str(exc)) from None
         return agent.as_dict()
 
-    def login(self, user: str, password: str) -> dict[str, Any] | None:
+    def login(self, user: str, password: str):
+        """Deferred[dict] with a token, or None for a wrong user or password."""
         if self._authenticate_user is None or not user or not password:
             return None
-        principal = self._authenticate_user(user, password)
-        if principal is None:
-            return None
-        return {"token": self._tokens.issue(principal), "role": principal.role,
-                "agent_id": principal.agent_id}
+
+        def issue(principal: Principal | None):
+            if principal is None:
+                return None
+            return {"token": self._tokens.issue(principal), "role": principal.role,
+                    "agent_id": principal.agent_id}
+        return defer.maybeDeferred(self._authenticate_user, user, password).addCallback(issue)
 
     # -- helpers ---------------------------------------------------------------------------
     def _visible_calls(self, principal: Principal) -> list[Call]:
