@@ -122,7 +122,7 @@ class AGISession:
         self.closed = False
         self.dead = False
         self.music_on = False
-        self.location: list[str | None] = [None, None, None]
+        self.location: list = [None, None, None]     # SET CONTEXT, EXTENSION, PRIORITY
         self._activity: defer.Deferred | None = None
 
     # -- protocol side -----------------------------------------------------------------------
@@ -173,11 +173,13 @@ class AGISession:
             await self._wait_for_server()
         if self.music_on and not self.chan.hung_up:
             self.pbx.emit(events.moh_stop(self.chan))
-        if any(self.location):
-            context = self.location[0] or self.chan.context
-            exten = self.location[1] or self.chan.exten
-            priority = self.location[2] or str(self.chan.priority)
-            self.chan.jump = (context, exten, self.pbx._priority(context, exten, priority))
+        context, exten, priority = self.location
+        if (context, exten, priority) != (None, None, None):
+            # SET CONTEXT/EXTENSION moved the channel; the loop then goes on at the priority
+            # SET PRIORITY gave, else at the one after this AGI step (ast_explicit_goto)
+            if priority is None or priority < 0:
+                priority = self.chan.priority + 1
+            self.chan.jump = (context or self.chan.context, exten or self.chan.exten, priority)
         return "HANGUP" if self.dead else "SUCCESS"
 
     async def _wait_for_server(self) -> None:

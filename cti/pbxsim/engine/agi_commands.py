@@ -139,9 +139,17 @@ async def set_extension(session, args):
 
 @command("SET PRIORITY")
 async def set_priority(session, args):
+    """``handle_setpriority``: a number, or a label of where the channel now is (520 if neither)."""
+    from .pbx import InvalidPriority
+
     if len(args) != 1:
         return usage("SET PRIORITY")
-    session.location[2] = args[0]
+    context = session.location[0] or session.chan.context
+    exten = session.location[1] or session.chan.exten
+    try:
+        session.location[2] = session.pbx.priority_number(context, exten, args[0])
+    except InvalidPriority:
+        return usage("SET PRIORITY")
     return ok("result=0")
 
 

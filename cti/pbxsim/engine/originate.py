@@ -24,6 +24,9 @@ def originate(pbx: "PBX", channel: str, *, context, exten, priority, application
     from .pbx import OriginateResult, parse_callerid
 
     tech, _, resource = channel.partition("/")
+    target_context, target_exten = context or "default", exten or "s"
+    if not application:   # raises InvalidPriority before any channel exists
+        target_priority = pbx.priority_number(target_context, target_exten, priority)
     out = pbx.request_channel(tech, resource, requestor=None)   # raises OriginateError
     done: defer.Deferred = defer.Deferred()
     out.accountcode = account or ""
@@ -57,10 +60,7 @@ def originate(pbx: "PBX", channel: str, *, context, exten, priority, application
             if application:
                 pbx.reactor.callLater(0, _run_application, pbx, out, application, data or "")
             else:
-                target_exten = exten or "s"
-                target_context = context or "default"
-                out.jump = (target_context, target_exten,
-                            pbx._priority(target_context, target_exten, str(priority or 1)))
+                out.jump = (target_context, target_exten, target_priority)
                 pbx.start_pbx(out)
             finish(True, REASON_ANSWERED)
         elif kind == "ringing":

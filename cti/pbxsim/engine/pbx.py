@@ -13,6 +13,7 @@ from __future__ import annotations
 import itertools
 import logging
 import random
+import re
 from dataclasses import dataclass
 from typing import Callable, Iterable, Mapping
 
@@ -20,7 +21,7 @@ from twisted.internet import defer
 
 from cti.protocol.ami_message import Message
 
-from cti.pbxsim.dialplan import substitute
+from cti.pbxsim.dialplan import GotoError, parse_goto, substitute
 
 from . import cdr, events, local, runner
 from . import bridge
@@ -32,6 +33,7 @@ from .sounds import DEFAULT_SOUNDS
 log = logging.getLogger(__name__)
 
 MONITOR_DIR = "/var/spool/asterisk/monitor"
+_LEADING_INT = re.compile(r"\s*([+-]?\d+)")
 
 
 class PBXError(Exception):
@@ -44,6 +46,10 @@ class NoSuchChannel(PBXError):
 
 class OriginateError(PBXError):
     pass
+
+
+class InvalidPriority(PBXError):
+    """A ``Redirect``/``Originate`` priority that is neither a number nor a label there."""
 
 
 @dataclass(frozen=True)
@@ -259,26 +265,38 @@ class PBX:
         return chan
 
     # -- dialplan moves --------------------------------------------------------------------
-    def goto(self, chan: Channel, spec: str) -> None:
-        """``[[context,]exten,]priority|label`` relative to the channel's location."""
-        parts = [p.strip() for p in spec.split(",")]
-        context, exten = chan.context, chan.exten
-        if len(parts) == 3:
-            context, exten, target = parts
-        elif len(parts) == 2:
-            exten, target = parts
-        else:
-            target = parts[0]
-        chan.jump = (context, exten, self._priority(context, exten, target))
+    def goto(self, chan: Channel, target: str) -> None:
+        """``pbx_builtin_goto``: send ``chan`` to ``[[context,]exten,]priority`` when the step ends.
 
-    def _priority(self, context: str, exten: str, target: str) -> int:
-        if target.lstrip("+-").isdigit():
-            return int(target)
-        found = self.dialplan.label_priority(context, exten, target)
-        if found is None:
-            log.warning("no label %s in %s,%s", target, context, exten)
+        The priority is a number, a label, or ``+n``/``-n`` counted from the step now running.
+        The text is cut at every comma (Asterisk's ``strsep``, no quoting), an empty context or
+        extension means the current one. Raises :class:`GotoError` when there is no priority or
+        no such label: the application fails and the channel hangs up, as in Asterisk.
+        """
+        context, exten, where = parse_goto(target.split(","), (chan.context, chan.exten))
+        priority = self.dialplan.resolve_priority(context, exten, where, chan.priority)
+        if priority < 0:
+            # ast_explicit_goto keeps the priority it cannot set; the loop then adds one
+            priority = chan.priority + 1
+        chan.jump = (context, exten, priority)
+
+    def priority_number(self, context: str, exten: str, priority: int | str | None) -> int:
+        """An AMI ``Priority:`` (a number, or a label of ``context,exten``) as a number.
+
+        What ``Redirect`` and ``Originate`` accept: a leading integer is taken as it is
+        (``sscanf("%d")``), anything else must be a label. Raises :class:`InvalidPriority`.
+        """
+        if priority is None or priority == "":
             return 1
-        return int(found)
+        if isinstance(priority, int):
+            return priority
+        number = _LEADING_INT.match(priority)
+        if number:
+            return int(number.group(1))
+        try:
+            return self.dialplan.resolve_priority(context, exten, priority.strip())
+        except GotoError as exc:
+            raise InvalidPriority(exc.message) from exc
 
     def start_pbx(self, chan: Channel) -> None:
         self.reactor.callLater(0, runner.run, self, chan)
@@ -361,21 +379,24 @@ class PBX:
     # -- AMI-driven actions ----------------------------------------------------------------
     def redirect(self, name: str, context: str, exten: str, priority, *, extra_channel=None,
                  extra_context=None, extra_exten=None, extra_priority=None) -> None:
+        """AMI ``Redirect``; ``priority`` is a number or a label (:meth:`priority_number`)."""
         chan = self.find_channel(name)
         if chan is None:
             raise NoSuchChannel(name)
-        extra = None
+        target = (context, exten, self.priority_number(context, exten, priority))
+        extra = extra_target = None
         if extra_channel:
             extra = self.find_channel(extra_channel)
             if extra is None:
                 raise NoSuchChannel(extra_channel)
-        self._redirect(chan, context, exten, priority)
+            where = (extra_context or context, extra_exten or exten)
+            extra_target = (*where, self.priority_number(
+                *where, extra_priority if extra_priority is not None else priority))
+        self._redirect(chan, target)
         if extra is not None:
-            self._redirect(extra, extra_context or context, extra_exten or exten,
-                           extra_priority if extra_priority is not None else priority)
+            self._redirect(extra, extra_target)
 
-    def _redirect(self, chan: Channel, context: str, exten: str, priority) -> None:
-        target = (context, exten, self._priority(context, exten, str(priority)))
+    def _redirect(self, chan: Channel, target: tuple[str, str, int]) -> None:
         if chan.bridge is not None:
             # Asterisk quirk: the first Newexten at the new place carries the old application
             # and comes before BridgeLeave; the step it stands for is not reported again.

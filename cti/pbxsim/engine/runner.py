@@ -103,7 +103,11 @@ async def _run_h_exten(pbx: "PBX", chan: Channel) -> None:
             return
         except UnknownApplication:
             return
-        chan.priority += 1
+        if chan.jump is not None:           # a Goto inside h (ast_pbx_h_exten_run loops too)
+            chan.context, chan.exten, chan.priority = chan.jump
+            chan.jump = None
+        else:
+            chan.priority += 1
 
 
 # -- variables and functions -------------------------------------------------------------------

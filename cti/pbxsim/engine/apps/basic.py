@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 
-from cti.pbxsim.dialplan import split_args
+from cti.pbxsim.dialplan import GotoError, check_condition, parse_gotoif, split_args
 
 from .. import events
 from ..channel import ChannelState
@@ -84,16 +84,26 @@ async def set_(pbx, chan, data):
 
 @application("Goto")
 async def goto(pbx, chan, data):
-    pbx.goto(chan, data)
+    jump(pbx, chan, data)
 
 
 @application("GotoIf")
 async def gotoif(pbx, chan, data):
-    condition, _, branches = data.partition("?")
-    if_true, _, if_false = branches.partition(":")
-    target = if_true if is_true(condition) else if_false
-    if target.strip():
-        pbx.goto(chan, target.strip())
+    """``pbx_builtin_gotoif``: ``condition?[true][:false]``; no branch taken goes on."""
+    condition, if_true, if_false = parse_gotoif(data)
+    target = if_true if check_condition(condition) else if_false
+    if target:
+        jump(pbx, chan, target)
+
+
+def jump(pbx, chan, target: str) -> None:
+    """Move ``chan`` to ``target``; a Goto that leads nowhere fails and hangs the channel up."""
+    try:
+        pbx.goto(chan, target)
+    except GotoError as exc:
+        log.warning("Goto(%s) on %s at %s,%s,%s: %s: hanging up", target, chan.name,
+                    chan.context, chan.exten, chan.priority, exc.message)
+        raise AppHangup() from exc
 
 
 @application("UserEvent")
@@ -121,17 +131,6 @@ async def send_dtmf(pbx, chan, data):
                 continue
             pbx.send_dtmf(chan, digit)
             await chan.suspend(pbx.reactor, gap_ms / 1000.0)
-
-
-def is_true(condition: str) -> bool:
-    """``pbx_checkcondition``: empty is false, a number is its value, any other text is true."""
-    text = condition.strip()
-    if not text:
-        return False
-    try:
-        return float(text) != 0
-    except ValueError:
-        return True
 
 
 def _seconds(text: str, default: float) -> float:
