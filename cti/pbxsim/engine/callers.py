@@ -68,8 +68,6 @@ def place_call(pbx, callerid: str, context: str, exten: str, *, patience: float 
         timers.append(pbx.reactor.callLater(patience, give_up))
 
     def on_event(message) -> None:
-        if message.get("Channel") != chan.name:
-            return
         if message.name == "BridgeEnter" and handle.connected_at is None:
             handle.connected_at = pbx.now()
         elif message.name == "Hangup":
@@ -77,10 +75,10 @@ def place_call(pbx, callerid: str, context: str, exten: str, *, patience: float 
             for call in timers:
                 if call.active():
                     call.cancel()
-            unsubscribe()
+            unwatch()
             handle.ended.callback(handle)
 
-    unsubscribe = pbx.subscribe(on_event)
+    unwatch = pbx.watch(chan.name, on_event)
     pbx.start_pbx(chan)
     return handle
 

@@ -98,6 +98,7 @@ class PBX:
         if phones is not None:
             phones.attach(self)
         self._listeners: list[Callable[[Message], None]] = []
+        self._watchers: dict[str, list[Callable[[Message], None]]] = {}
         self._channels: dict[str, Channel] = {}
         self._uniqueid_seq = itertools.count(uniqueid_seq)
         self._channel_seq = {tech: itertools.count(n) for tech, n in (channel_seq or {}).items()}
@@ -105,6 +106,7 @@ class PBX:
 
     # -- events ----------------------------------------------------------------------------
     def subscribe(self, listener: Callable[[Message], None]) -> Callable[[], None]:
+        """``listener`` gets every event (the AMI server, tests); returns the unsubscribe."""
         self._listeners.append(listener)
 
         def unsubscribe() -> None:
@@ -112,12 +114,42 @@ class PBX:
                 self._listeners.remove(listener)
         return unsubscribe
 
+    def watch(self, channel_name: str, callback: Callable[[Message], None]) -> Callable[[], None]:
+        """``callback`` gets the events whose ``Channel`` is ``channel_name``; returns the unwatch.
+
+        The path for one observer per channel (a simulated caller): an event costs one dict
+        lookup however many channels are watched, where :meth:`subscribe` costs a call per
+        listener. The channel's watchers are dropped once its ``Hangup`` is published.
+        """
+        self._watchers.setdefault(channel_name, []).append(callback)
+
+        def unwatch() -> None:
+            callbacks = self._watchers.get(channel_name)
+            if callbacks is not None and callback in callbacks:
+                callbacks.remove(callback)
+                if not callbacks:
+                    del self._watchers[channel_name]
+        return unwatch
+
+    def watched_channels(self) -> list[str]:
+        """Names of the channels that have watchers (a leak shows here)."""
+        return list(self._watchers)
+
     def emit(self, message: Message) -> None:
         for listener in list(self._listeners):
-            try:
-                listener(message)
-            except Exception:  # noqa: BLE001 - one bad listener must not stop the PBX
-                log.exception("event listener failed on %s", message.name)
+            self._deliver(listener, message)
+        if self._watchers:
+            callbacks = self._watchers.get(message.get("Channel"))
+            if callbacks:
+                for callback in list(callbacks):
+                    self._deliver(callback, message)
+
+    @staticmethod
+    def _deliver(listener: Callable[[Message], None], message: Message) -> None:
+        try:
+            listener(message)
+        except Exception:  # noqa: BLE001 - one bad listener must not stop the PBX
+            log.exception("event listener failed on %s", message.name)
 
     def now(self) -> float:
         return self.reactor.seconds()
@@ -362,6 +394,7 @@ class PBX:
         for record in cdr.finish(chan, self.now()):
             self.emit(events.cdr(record.fields()))
         self.emit(events.hangup(chan, cause))
+        self._watchers.pop(chan.name, None)
         self._channels.pop(chan.name, None)
         if chan.tech == "Local":
             local.on_hangup(self, chan, cause)
