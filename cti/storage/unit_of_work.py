@@ -10,6 +10,8 @@ session-bound object into the reactor. Driver errors are mapped to the storage e
 from __future__ import annotations
 
 import dataclasses
+import functools
+import threading
 from typing import Any, Callable, TypeVar
 
 from sqlalchemy import exc as sa_exc
@@ -98,6 +100,9 @@ class Database(Service):
         self.sessions = make_session_factory(engine)
         self._reactor = reactor
         self._pool = ThreadPool(minthreads=1, maxthreads=max_threads, name="ctid-db")
+        # Daemon threads: stopService joins them; one left running by mistake must not keep
+        # the process from exiting.
+        self._pool.threadFactory = functools.partial(threading.Thread, daemon=True)
 
     def startService(self) -> None:
         super().startService()
