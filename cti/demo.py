@@ -128,11 +128,12 @@ class Demo:
                 d.agents.login(agent.agent_id)
         self.callers.start()
         cfg = d.config
-        print(f"ctid demo: AMI simulator on 127.0.0.1:{cfg['pbxsim']['ami_port']}, "
-              f"FastAGI on {cfg['fastagi']['port']}, API http://127.0.0.1:{cfg['api']['port']}/api/status, "
-              f"desktop WebSocket ws://127.0.0.1:{cfg['web']['port']}/push", file=self.out)
+        print(f"ctid demo: agent desktop http://127.0.0.1:{cfg['api']['port']}/ "
+              f"(sign in as agent1001 / demo), API http://127.0.0.1:{cfg['api']['port']}/api/status; "
+              f"simulated Asterisk AMI on 127.0.0.1:{cfg['pbxsim']['ami_port']}, ctid FastAGI on "
+              f"{cfg['fastagi']['port']}", file=self.out)
         print(f"ctid demo: try  .venv/bin/ctictl --token-file {Path(cfg['database']['spill_file']).parent}"
-              f"/ctid-api-token queue   (agents log in as agent1001/demo)", file=self.out)
+              f"/ctid-api-token agents", file=self.out)
         print(f"ctid demo: queue_log in {cfg['queue_log']['file']}, database {cfg['database']['url']}",
               file=self.out)
 
