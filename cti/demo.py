@@ -37,6 +37,7 @@ DEMO_OVERRIDES = [
     "ami.port=15038",
     f"ami.secret={DEMO_SECRET}",
     "ami.auth=md5",
+    "log.level=WARNING",            # the live summary line says what is going on
 ]
 
 # Share of callers per tier (15 % VIP, as on a large mobile hotline).

@@ -35,8 +35,9 @@ def make_route(*, tracker, acd, clock, **_: Any) -> Callable:
         if acd.position(call.call_id) == 1:
             try:
                 await session.stream_file("queue-youarenext")
-            except AGICommandFailed:           # a missing sound must not cost the caller a place
-                log.warning("call %s: sound queue-youarenext is missing", call.call_id)
+            except AGICommandFailed:   # a missing sound, or the caller moved by our own Redirect
+                log.info("call %s: queue-youarenext not played (missing, or caller moved)",
+                         call.call_id)
 
     return wait
 

@@ -213,13 +213,21 @@ def redirect(ctx: Context, request: Message):
     return Outcome([ack(request, "Dual Redirect successful")])
 
 
-def mixmonitor(ctx: Context, request: Message):
+def _required_channel(ctx: Context, request: Message):
+    """The channel named by ``Channel:``, or the Outcome Asterisk answers when there is none."""
     name = header(request, "Channel")
     if not name:
-        return Outcome([error(request, "No channel specified")])
+        return None, Outcome([error(request, "No channel specified")])
     chan = _channel(ctx, name)
     if chan is None:
-        return Outcome([error(request, "No such channel")])
+        return None, Outcome([error(request, "No such channel")])
+    return chan, None
+
+
+def mixmonitor(ctx: Context, request: Message):
+    chan, refusal = _required_channel(ctx, request)
+    if refusal:
+        return refusal
     try:
         started = ctx.pbx.mixmonitor(chan.name, header(request, "File"), header(request, "Options"))
     except Exception:
@@ -231,12 +239,9 @@ def mixmonitor(ctx: Context, request: Message):
 
 
 def stop_mixmonitor(ctx: Context, request: Message):
-    name = header(request, "Channel")
-    if not name:
-        return Outcome([error(request, "No channel specified")])
-    chan = _channel(ctx, name)
-    if chan is None:
-        return Outcome([error(request, "No such channel")])
+    chan, refusal = _required_channel(ctx, request)
+    if refusal:
+        return refusal
     try:
         stopped = ctx.pbx.stop_mixmonitor(chan.name)
     except Exception:
