@@ -4,9 +4,10 @@ It owns the channels, the event bus, identifiers (uniqueids, channel sequence nu
 bridge ids, AGI command ids, all from one seeded :class:`random.Random`) and every
 operation that changes a channel and must be published (state, variables, hangup, bridge).
 Applications live in :mod:`.apps`, the dialplan loop in :mod:`.runner`, channel technologies
-in :mod:`.local` and :mod:`.phones`. All timing goes through the ``reactor`` it is given
-(``callLater``/``seconds``), so a :class:`twisted.internet.task.Clock` runs a whole call
-instantly and a real reactor runs it in real time.
+in :mod:`.local` and :mod:`.phones`, event listeners and per-channel watchers in :mod:`.bus`.
+All timing goes through the ``reactor`` it is given (``callLater``/``seconds``), so a
+:class:`twisted.internet.task.Clock` runs a whole call instantly and a real reactor runs it in
+real time.
 """
 from __future__ import annotations
 
@@ -25,6 +26,7 @@ from cti.pbxsim.dialplan import GotoError, parse_goto, substitute
 
 from . import cdr, events, local, runner
 from . import bridge
+from .bus import EventBus
 from .channel import (Channel, ChannelState, HangupInterruption, Party,
                       RedirectInterruption)
 from .commands import run_command
@@ -97,59 +99,31 @@ class PBX:
         self.phones = phones
         if phones is not None:
             phones.attach(self)
-        self._listeners: list[Callable[[Message], None]] = []
-        self._watchers: dict[str, list[Callable[[Message], None]]] = {}
+        self._bus = EventBus()
         self._channels: dict[str, Channel] = {}
         self._uniqueid_seq = itertools.count(uniqueid_seq)
         self._channel_seq = {tech: itertools.count(n) for tech, n in (channel_seq or {}).items()}
         self._epoch = epoch
 
-    # -- events ----------------------------------------------------------------------------
+    # -- events (see :mod:`.bus`) -----------------------------------------------------------
     def subscribe(self, listener: Callable[[Message], None]) -> Callable[[], None]:
         """``listener`` gets every event (the AMI server, tests); returns the unsubscribe."""
-        self._listeners.append(listener)
-
-        def unsubscribe() -> None:
-            if listener in self._listeners:
-                self._listeners.remove(listener)
-        return unsubscribe
+        return self._bus.subscribe(listener)
 
     def watch(self, channel_name: str, callback: Callable[[Message], None]) -> Callable[[], None]:
         """``callback`` gets the events whose ``Channel`` is ``channel_name``; returns the unwatch.
 
-        The path for one observer per channel (a simulated caller): an event costs one dict
-        lookup however many channels are watched, where :meth:`subscribe` costs a call per
-        listener. The channel's watchers are dropped once its ``Hangup`` is published.
+        One dict lookup per event however many channels are watched (a listener per simulated
+        caller made every event cost O(callers)). Dropped once the channel's ``Hangup`` is out.
         """
-        self._watchers.setdefault(channel_name, []).append(callback)
-
-        def unwatch() -> None:
-            callbacks = self._watchers.get(channel_name)
-            if callbacks is not None and callback in callbacks:
-                callbacks.remove(callback)
-                if not callbacks:
-                    del self._watchers[channel_name]
-        return unwatch
+        return self._bus.watch(channel_name, callback)
 
     def watched_channels(self) -> list[str]:
         """Names of the channels that have watchers (a leak shows here)."""
-        return list(self._watchers)
+        return self._bus.watched_channels()
 
     def emit(self, message: Message) -> None:
-        for listener in list(self._listeners):
-            self._deliver(listener, message)
-        if self._watchers:
-            callbacks = self._watchers.get(message.get("Channel"))
-            if callbacks:
-                for callback in list(callbacks):
-                    self._deliver(callback, message)
-
-    @staticmethod
-    def _deliver(listener: Callable[[Message], None], message: Message) -> None:
-        try:
-            listener(message)
-        except Exception:  # noqa: BLE001 - one bad listener must not stop the PBX
-            log.exception("event listener failed on %s", message.name)
+        self._bus.emit(message)
 
     def now(self) -> float:
         return self.reactor.seconds()
@@ -394,7 +368,7 @@ class PBX:
         for record in cdr.finish(chan, self.now()):
             self.emit(events.cdr(record.fields()))
         self.emit(events.hangup(chan, cause))
-        self._watchers.pop(chan.name, None)
+        self._bus.forget(chan.name)
         self._channels.pop(chan.name, None)
         if chan.tech == "Local":
             local.on_hangup(self, chan, cause)
