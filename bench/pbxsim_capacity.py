@@ -25,8 +25,8 @@ Run: ``.venv/bin/python bench/pbxsim_capacity.py [--seconds 3] [--concurrency 50
    RSS delta and tracemalloc delta (the latter in a second process, tracemalloc inflates RSS).
    Beside them, in the same processes: N bare ``reactor.callLater(3600, ...)`` timers and N
    empty objects. "callers (place_call)" are the same channels placed as simulated callers
-   (each a ``CallHandle`` with a patience timer and its own event subscription); they are
-   measured at the smallest size only, see the note printed under the table.
+   (each a ``CallHandle`` with a patience timer and a watcher on its own channel), at every
+   size.
 
 Not a test: it prints its figures. Wall-clock rates move with the load on a shared machine;
 CPU per call is the steadier figure.
@@ -355,15 +355,14 @@ def run_holding(sizes: list[int]) -> None:
         rows.append(["callLater(3600) timers", n, *rss["timers"], traced["timers"][1]])
         rows.append(["empty objects", n, *rss["objects"], traced["objects"][1]])
         rows.append(["channels in MusicOnHold", n, *rss["held"], traced["held"][1]])
-    n = min(sizes)
-    rss, traced = _child(n, False, True), _child(n, True, True)
-    rows.append(["callers in MusicOnHold (place_call)", n, *rss["held"], traced["held"][1]])
+    for n in sizes:
+        rss, traced = _child(n, False, True), _child(n, True, True)
+        rows.append(["callers in MusicOnHold (place_call)", n, *rss["held"], traced["held"][1]])
     print_table(["held (fresh process per size)", "N", "setup us/item", "RSS B/item",
                  "traced B/item"], rows,
                 title="2. Concurrent channels held, with the raw baseline beside them")
-    print("   place_call subscribes one listener per caller to the whole event stream, so each "
-          "event\n   costs O(callers alive): its setup time per caller grows with N "
-          "(measured at the smallest size only).")
+    print("   simulated callers also carry a patience timer and a per-channel watcher "
+          "(PBX.watch),\n   so each event costs one dict look-up however many callers are alive.")
 
 
 # -- the AMI reader process --------------------------------------------------------------------
