@@ -5,16 +5,21 @@ A discrete-event simulation: Poisson arrivals split by tier, lognormal handle ti
 with exponential patience who hang up if not answered in time. Every policy sees the very same
 callers (common random numbers) through the real ``Router`` built by ``make_router``. For each
 policy a binary search finds the smallest head count that meets every tier's service-level
-and abandon targets, printed beside the Erlang-C pooled bound.
+and abandon targets, printed beside the Erlang-C and Erlang-A pooled bounds.
 
 Service level = answered within the threshold / offered (abandons count as misses).
 
+``--sweep`` runs the same search over a grid of operating points (calls per hour x VIP share x
+patience, plus the reference point) and prints one row per point as it comes out.
+
     python bench/service_level.py [--days 3] [--calls-per-hour 1200] [--aht 180] [--seed 7]
+    python bench/service_level.py --sweep [--days 3]
 """
 from __future__ import annotations
 
 import argparse
 import heapq
+import itertools
 import math
 import random
 import sys
@@ -34,6 +39,9 @@ TIER_MIX = {"platinum": 0.015, "diamond": 0.025, "gold": 0.045, "silver": 0.065,
             "standard": 0.85}
 SKILL = "general"
 WARM_UP = 3600.0
+SWEEP_CALLS_PER_HOUR = (600.0, 1200.0, 2400.0)
+SWEEP_VIP_SHARE = (0.15, 0.30)
+SWEEP_PATIENCE = (120.0, 300.0)
 
 
 @dataclass
@@ -68,11 +76,24 @@ class Result:
                    for name, f in self.tiers.items())
 
 
+def tier_mix(vip_share: float) -> dict[str, float]:
+    """``TIER_MIX`` with the VIP tiers scaled to ``vip_share`` of the calls, same proportions."""
+    vip = {name for name in TIER_MIX if DEFAULT_TIERS[name].vip}
+    vip_total = sum(TIER_MIX[name] for name in vip)
+    scale = {True: vip_share / vip_total, False: (1.0 - vip_share) / (1.0 - vip_total)}
+    return {name: share * scale[name in vip] for name, share in TIER_MIX.items()}
+
+
+def vip_share(mix: dict[str, float]) -> float:
+    return sum(share for name, share in mix.items() if DEFAULT_TIERS[name].vip)
+
+
 def make_callers(days: float, calls_per_hour: float, aht: float, patience: float,
-                 sigma: float, seed: int) -> list[tuple[float, str, float, float]]:
+                 sigma: float, seed: int, mix: dict[str, float] = TIER_MIX,
+                 ) -> list[tuple[float, str, float, float]]:
     """(arrival, tier, handle seconds, patience seconds), the same for every policy."""
     rng = random.Random(seed)
-    names, weights = list(TIER_MIX), list(TIER_MIX.values())
+    names, weights = list(mix), list(mix.values())
     mu = math.log(aht) - sigma * sigma / 2.0          # lognormal with mean ``aht``
     rate = calls_per_hour / 3600.0
     callers, t, horizon = [], 0.0, WARM_UP + days * 86400.0
@@ -163,6 +184,79 @@ def smallest_meeting(policy: str, callers, start: int, cache: dict) -> int:
     return high
 
 
+@dataclass(frozen=True)
+class PooledBounds:
+    """One pooled queue with the call-weighted targets of the tier mix."""
+    sl_target: float
+    abandon_target: float
+    erlang_c: int       # M/M/c: nobody abandons
+    erlang_a: int       # M/M/c+M with the callers' patience
+
+
+def pooled_bounds(calls_per_hour: float, aht: float, patience: float,
+                  mix: dict[str, float]) -> PooledBounds:
+    weighted = sum(share * DEFAULT_TIERS[name].sl_target for name, share in mix.items())
+    weighted_abandon = sum(share * DEFAULT_TIERS[name].abandon_target
+                           for name, share in mix.items())
+    erlang_c = staffing(calls_per_hour, aht, weighted, 20.0).agents
+    erlang_a = next(n for n in range(1, 10 * erlang_c) if (lambda f: (
+        f.service_level >= weighted and f.abandon_rate <= weighted_abandon))(
+            erlang_a_figures(n, calls_per_hour, aht, 20.0, patience)))
+    return PooledBounds(weighted, weighted_abandon, erlang_c, erlang_a)
+
+
+def margins(result: Result) -> str:
+    """Per tier: service level minus its target / abandon target minus abandon rate, in points."""
+    return " ".join(
+        f"{100 * (f.service_level - DEFAULT_TIERS[name].sl_target):+5.1f}/"
+        f"{100 * (DEFAULT_TIERS[name].abandon_target - f.abandon_rate):+4.1f}"
+        for name, f in result.tiers.items())
+
+
+def sweep(args: argparse.Namespace) -> int:
+    """The minimum-head-count search at every grid point, one row per point as it comes out."""
+    started = time.perf_counter()
+    points = [(args.calls_per_hour, vip_share(TIER_MIX), args.patience, "ref")] + [
+        (load, share, patience, "")
+        for load, share, patience in itertools.product(
+            SWEEP_CALLS_PER_HOUR, SWEEP_VIP_SHARE, SWEEP_PATIENCE)]
+    print(f"sweep: AHT {args.aht:.0f} s (lognormal, sigma {args.handle_sigma}), "
+          f"{args.days:g} simulated days per point after 1 h warm-up, seed {args.seed}; "
+          "VIP share scales platinum/diamond/gold/silver in their reference proportions")
+    print("o-s = ours minus strict priority; margin = ours at its minimum, per tier: "
+          "SL - target / abandon target - abandon rate, in points")
+    tiers = "".join(f"{name:>10} " for name in TIER_MIX)
+    header = (f"{'calls/h':>7} {'VIP':>4} {'pat.':>5} | {'FIFO':>4} {'strict':>6} {'ours':>4} "
+              f"{'o-s':>3} | {'ErlC':>4} {'ErlA':>4} | margin {tiers}").rstrip()
+    print(header)
+    print("-" * len(header))
+    verdicts: dict[str, list[str]] = {"fewer": [], "tie": [], "more": []}
+    simulations = 0
+    for load, share, patience, note in points:
+        mix = tier_mix(share)
+        callers = make_callers(args.days, load, args.aht, patience, args.handle_sigma,
+                               args.seed, mix)
+        bounds = pooled_bounds(load, args.aht, patience, mix)
+        cache: dict = {}
+        smallest = {p: smallest_meeting(p, callers, bounds.erlang_a, cache) for p, _ in POLICIES}
+        simulations += len(cache)
+        ours, strict = smallest["service-level"], smallest["priority"]
+        name = f"{load:.0f}/{share:.0%}/{patience:.0f}s{' ' + note if note else ''}"
+        verdicts["fewer" if ours < strict else "tie" if ours == strict else "more"].append(name)
+        print(f"{load:7.0f} {share:4.0%} {patience:4.0f}s | {smallest['fifo']:4d} {strict:6d} "
+              f"{ours:4d} {ours - strict:+3d} | {bounds.erlang_c:4d} {bounds.erlang_a:4d} | "
+              f"       {margins(cache[('service-level', ours)])}{'  ' + note if note else ''}",
+              flush=True)
+    print(f"\nours needs fewer agents than strict priority at {len(verdicts['fewer'])} points: "
+          f"{', '.join(verdicts['fewer']) or '-'}")
+    print(f"tie at {len(verdicts['tie'])}: {', '.join(verdicts['tie']) or '-'}")
+    print(f"strict priority needs fewer at {len(verdicts['more'])}: "
+          f"{', '.join(verdicts['more']) or '-'}")
+    print(f"\n{len(points)} points, {simulations} simulations in "
+          f"{time.perf_counter() - started:.0f} s")
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--days", type=float, default=3.0)
@@ -171,19 +265,19 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--handle-sigma", type=float, default=0.8)
     parser.add_argument("--patience", type=float, default=180.0)
     parser.add_argument("--seed", type=int, default=7)
+    parser.add_argument("--sweep", action="store_true",
+                        help="search the grid of operating points instead of one load")
     args = parser.parse_args(argv)
+    if args.sweep:
+        return sweep(args)
     started = time.perf_counter()
     callers = make_callers(args.days, args.calls_per_hour, args.aht, args.patience,
                            args.handle_sigma, args.seed)
-    weighted = sum(share * DEFAULT_TIERS[name].sl_target for name, share in TIER_MIX.items())
-    weighted_abandon = sum(share * DEFAULT_TIERS[name].abandon_target
-                           for name, share in TIER_MIX.items())
-    bound = staffing(args.calls_per_hour, args.aht, weighted, 20.0)
-    pooled_a = next(n for n in range(1, 10 * bound.agents) if (lambda f: (
-        f.service_level >= weighted and f.abandon_rate <= weighted_abandon))(
-            erlang_a_figures(n, args.calls_per_hour, args.aht, 20.0, args.patience)))
+    bounds = pooled_bounds(args.calls_per_hour, args.aht, args.patience, TIER_MIX)
+    weighted, weighted_abandon = bounds.sl_target, bounds.abandon_target
+    erlang_c, pooled_a = bounds.erlang_c, bounds.erlang_a
     print(f"load {args.calls_per_hour:.0f} calls/h, AHT {args.aht:.0f} s (lognormal, sigma "
-          f"{args.handle_sigma}), {sum(v for k, v in TIER_MIX.items() if k != 'standard'):.0%}"
+          f"{args.handle_sigma}), {vip_share(TIER_MIX):.0%}"
           f" VIP, patience exp. mean {args.patience:.0f} s; {args.days:g} simulated days "
           f"after 1 h warm-up, {len(callers)} callers, seed {args.seed}")
     print("targets: " + ", ".join(
@@ -209,9 +303,9 @@ def main(argv: list[str] | None = None) -> int:
     print("\nsmallest head count meeting every tier's targets:")
     for policy, label in POLICIES:
         n = smallest[policy]
-        print(f"  {label:<30} {n:4d} agents  ({(n - bound.agents) / bound.agents:+.1%} vs "
+        print(f"  {label:<30} {n:4d} agents  ({(n - erlang_c) / erlang_c:+.1%} vs "
               f"Erlang-C bound, {(n - pooled_a) / pooled_a:+.1%} vs Erlang-A bound)")
-    print(f"  {'Erlang-C pooled bound':<30} {bound.agents:4d} agents  (M/M/c, call-weighted "
+    print(f"  {'Erlang-C pooled bound':<30} {erlang_c:4d} agents  (M/M/c, call-weighted "
           f"target {weighted:.1%} in 20 s, nobody abandons)")
     print(f"  {'Erlang-A pooled bound':<30} {pooled_a:4d} agents  (M/M/c+M with the same "
           f"patience: SL >= {weighted:.1%}, abandon <= {weighted_abandon:.2%})")
