@@ -48,6 +48,7 @@ TRANSITIONS: dict[tuple[CallState, CallEvent], CallState] = {
     (C.OFFERED, Ev.NO_ANSWER): C.QUEUED,
     (C.OFFERED, Ev.ENQUEUE): C.QUEUED,     # the Redirect failed and the caller is still waiting
     (C.OFFERED, Ev.HANGUP): C.ABANDONED,
+    (C.OFFERED, Ev.FALL_BACK): C.FALLBACK,
     (C.RINGING, Ev.ANSWER): C.CONNECTED,
     (C.RINGING, Ev.NO_ANSWER): C.QUEUED,
     (C.RINGING, Ev.HANGUP): C.ABANDONED,

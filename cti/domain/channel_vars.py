@@ -29,3 +29,5 @@ CTX_FALLBACK = "cti-fallback"
 
 # UserEvent the dialplan sends when a caller (re-)enters the holding context.
 USEREVENT_WAIT = "CTIWait"
+# UserEvent the dialplan sends when a caller is handed to app_queue (ctid must let go of it).
+USEREVENT_FALLBACK = "CTIFallback"

@@ -29,6 +29,8 @@ from cti.services.calls import Call, CallChange, CallTracker
 
 log = logging.getLogger(__name__)
 
+RETURN_GRACE_SECONDS = 5.0
+
 
 class Connector(Protocol):
     """Moves a caller to an agent's phone (AMI Setvar + Redirect)."""
@@ -50,6 +52,7 @@ class ACDService:
         self._listeners = list(listeners)
         self._pending: deque[Offer] = deque()
         self._draining = False
+        self._returning: dict[str, float] = {}   # RONA'd calls on their way back to cti-wait
         self.redirects_sent = 0
 
     # -- questions for routes and the API --------------------------------------------------
@@ -99,29 +102,49 @@ class ACDService:
         call, kind, r = change.call, change.kind, self.router
         try:
             if kind is CallEvent.ENQUEUE and change.agent_id is None:
-                if self._known(call.call_id):
-                    return                               # back in cti-wait after a slice
-                self._run([r.call_arrived(WaitingCall(call.call_id, call.tier, call.skill,
-                                                      call.arrival, call.caller_number))])
+                if call.call_id in self._returning:       # back in cti-wait after a RONA
+                    self._back_in_line(call.call_id)
+                elif not self._known(call.call_id):
+                    self._run([r.call_arrived(WaitingCall(call.call_id, call.tier, call.skill,
+                                                          call.arrival, call.caller_number))])
             elif kind is CallEvent.ANSWER and self._known(call.call_id):
                 r.offer_answered(call.call_id)
             elif kind is CallEvent.NO_ANSWER:
-                if self._known(call.call_id):
-                    reason = change.not_ready_reason
-                    self._run([r.offer_failed(call.call_id, reason or "withdrawn")])
-                    if reason is None and change.agent_id:      # the agent stays ready
-                        self._run([r.agent_available(change.agent_id)])
-                else:                                    # rebuilt after a restart: back in line
-                    self._run([r.call_arrived(WaitingCall(call.call_id, call.tier, call.skill,
-                                                          call.arrival, call.caller_number))])
+                self._no_answer(change)
+            elif kind is CallEvent.FALL_BACK and self._known(call.call_id):
+                self._returning.pop(call.call_id, None)
+                self._run([r.call_abandoned(call.call_id)])     # app_queue has it now
             elif kind is CallEvent.HANGUP and self._known(call.call_id):
-                if call.state is CallState.ENDED:
+                if self._returning.pop(call.call_id, None) is not None:
+                    self._run([r.offer_failed(call.call_id, "rona")])
+                if call.state is CallState.ENDED and r.call_status(call.call_id).value == "connected":
                     talk = (call.ended_at or 0) - (call.answered_at or call.ended_at or 0)
                     r.call_ended(call.call_id, max(0.0, talk))
                 else:
                     self._run([r.call_abandoned(call.call_id)])
         except RoutingError as exc:
             log.error("call %s: router refused %s: %s", call.call_id, kind.value, exc)
+
+    def _no_answer(self, change: CallChange) -> None:
+        call, r = change.call, self.router
+        if not self._known(call.call_id):                 # rebuilt after a restart: back in line
+            self._run([r.call_arrived(WaitingCall(call.call_id, call.tier, call.skill,
+                                                  call.arrival, call.caller_number))])
+            return
+        reason = change.not_ready_reason
+        if reason == "rona":
+            # The dialplan is taking the caller back to cti-wait; offering it again before it
+            # arrives would race the dialplan's own Goto (a second Redirect, and the CTIWait
+            # of the return mistaken for the new offer's failure). Wait for CTIWait.
+            self._returning[call.call_id] = r.clock()
+            return
+        self._run([r.offer_failed(call.call_id, reason or "withdrawn")])
+        if reason is None and change.agent_id:          # not the agent's fault: stays ready
+            self._run([r.agent_available(change.agent_id)])
+
+    def _back_in_line(self, call_id: str) -> None:
+        self._returning.pop(call_id, None)
+        self._run([self.router.offer_failed(call_id, "rona")])
 
     def restore_agent(self, agent: Agent, ready: bool) -> None:
         """Tell the router about an agent rebuilt after a restart (no LOGIN was seen)."""
@@ -132,8 +155,16 @@ class ACDService:
             log.error("agent %s: router refused restore: %s", agent.agent_id, exc)
 
     def tick(self) -> None:
-        """Time-driven changes (rings widening, VIP overflow, familiar holds expiring)."""
-        self._run(self.router.tick())
+        """Time-driven changes (rings widening, VIP overflow, familiar holds expiring), and
+        RONA'd callers whose return to cti-wait was not seen within a few seconds."""
+        try:
+            now = self.router.clock()
+            for call_id, since in list(self._returning.items()):
+                if now - since > RETURN_GRACE_SECONDS:
+                    self._back_in_line(call_id)
+            self._run(self.router.tick())
+        except Exception:                                 # never stop the timer
+            log.exception("ACD tick failed")
 
     # -- carrying offers out ---------------------------------------------------------------
     def _known(self, call_id: str) -> bool:
@@ -172,7 +203,13 @@ class ACDService:
             log.error("offer %s -> %s: %s", call.call_id, agent.agent_id, exc)
             self._withdraw(offer)
             return
-        self._tracker.offered(call.call_id, agent.agent_id)
+        if self._tracker.offered(call.call_id, agent.agent_id) is None:
+            log.warning("offer %s -> %s dropped: the call is %s", call.call_id, agent.agent_id,
+                        call.state.value)
+            self._agents.release(agent.agent_id)
+            self._withdraw(offer)
+            self._guard(lambda: self._run([self.router.agent_available(agent.agent_id)]))
+            return
         for listener in self._listeners:
             try:
                 listener.offer_made(call, agent)
@@ -180,7 +217,13 @@ class ACDService:
                 log.exception("call %s: offer listener %r failed", call.call_id, listener)
         self.redirects_sent += 1
         d = self._connector.connect(call, agent)
+        d.addBoth(self._redirect_settled, call)
         d.addErrback(self._connect_failed, call.call_id, agent.agent_id)
+
+    @staticmethod
+    def _redirect_settled(result, call: Call):
+        call.redirect_settled = True
+        return result
 
     def _connect_failed(self, failure, call_id: str, agent_id: str) -> None:
         if failure.check(AMIConnectionLost, AMITimeout, AMINotConnected):

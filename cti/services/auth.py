@@ -37,6 +37,9 @@ class TokenStore:
         self._tokens: dict[str, tuple[Principal, float]] = {}
 
     def issue(self, principal: Principal) -> str:
+        now = self._clock()
+        for stale in [t for t, (_, expires) in self._tokens.items() if expires <= now]:
+            del self._tokens[stale]
         token = secrets.token_urlsafe(32)
         self._tokens[token] = (principal, self._clock() + self._lifetime)
         return token

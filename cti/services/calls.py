@@ -49,6 +49,8 @@ class Call:
     offers: int = 0
     rona_agents: list[str] = field(default_factory=list)
     ended_by: str = "caller"             # "agent" when the agent's leg hung up first
+    redirect_settled: bool = False       # the current offer's Redirect got an answer (or failed)
+    fell_back: bool = False              # handed to app_queue (cti-fallback)
 
     @property
     def state(self) -> CallState:
@@ -153,6 +155,7 @@ class CallTracker:
             return None
         call.agent_id = agent_id
         call.offered_at = self._clock()
+        call.redirect_settled = False
         call.offers += 1
         self._move(call, CallEvent.OFFER, agent_id)
         return call
@@ -178,12 +181,27 @@ class CallTracker:
         return call
 
     def seen_waiting(self, call_id: str) -> None:
-        """The caller ran the ``wait`` AGI, so it is in cti-wait. An offer older than a few
-        seconds never reached the agent (its Redirect was lost): settle it."""
+        """The caller ran the ``wait`` AGI, so it is in cti-wait. A call still in the IVR lost
+        its CTIWait event (AMI was down): queue it. An offer whose Redirect was answered (or
+        failed) a few seconds ago and still no ring never reached the agent: settle it."""
         call = self._calls.get(call_id)
-        if (call is not None and call.state is CallState.OFFERED and call.offered_at is not None
+        if call is None:
+            return
+        if call.state is CallState.IVR:
+            self.enqueue(call_id)
+        elif (call.state is CallState.OFFERED and call.redirect_settled
+                and call.offered_at is not None
                 and self._clock() - call.offered_at > STALE_OFFER_SECONDS):
             self._no_answer(call, "stale-offer")
+
+    def close_unseen(self, call: Call, state: CallState) -> None:
+        """A call of a previous run that ended while ctid was down: announce its end so it is
+        recorded, without indexing its channel (Asterisk may have reused the name since)."""
+        if call.call_id in self._calls:
+            return
+        call.machine = CallMachine(state)
+        call.ended_at = self._clock()
+        self._move(call, CallEvent.HANGUP, call.agent_id, "ended-while-down")
 
     def settle(self, call_id: str, where: str) -> None:
         """Reconcile a call with what the PBX shows after events may have been missed.
@@ -196,6 +214,8 @@ class CallTracker:
         if where == "gone":
             self._on_hangup(Message.of({"Event": "Hangup", "Channel": call.channel,
                                         "Cause": "resync"}))
+        elif where == "waiting" and call.state is CallState.IVR:
+            self.enqueue(call_id)                      # its CTIWait was lost with the link
         elif where == "waiting" and call.state in (CallState.OFFERED, CallState.RINGING):
             self._no_answer(call, "resync")
         elif where == "bridged" and call.state in (CallState.OFFERED, CallState.RINGING):
@@ -204,10 +224,17 @@ class CallTracker:
 
     # -- AMI -------------------------------------------------------------------------------
     def _on_user_event(self, msg: Message) -> None:
-        if msg.get("UserEvent") != V.USEREVENT_WAIT:
+        kind = msg.get("UserEvent")
+        if kind not in (V.USEREVENT_WAIT, V.USEREVENT_FALLBACK):
             return
         call = self._by_channel.get(msg.get("Channel", ""))
         if call is None:
+            return
+        if kind == V.USEREVENT_FALLBACK:
+            if call.machine.can(CallEvent.FALL_BACK):
+                agent = call.agent_id
+                call.agent_id, call.fell_back = None, True
+                self._move(call, CallEvent.FALL_BACK, agent, "fallback")
             return
         if call.state is CallState.IVR and not call.arrival:
             call.arrival = self._clock()
@@ -232,6 +259,9 @@ class CallTracker:
             return
         status = msg.get("DialStatus", "")
         agent = call.agent_id
+        leg = msg.get("DestChannel")
+        if call.agent_channel and leg and leg != call.agent_channel and status != "ANSWER":
+            return                      # one leg of several failed; another may still ring
         if status == "CANCEL":          # the caller hung up while it rang: its Hangup settles it
             return
         if status == "ANSWER":
@@ -252,7 +282,8 @@ class CallTracker:
         agent = call.agent_id
         self._move(call, CallEvent.HANGUP, agent, msg.get("Cause", ""))
         self._forget_agent_leg(call)
-        self._by_channel.pop(channel, None)
+        if self._by_channel.get(channel) is call:
+            del self._by_channel[channel]
         self._calls.pop(call.call_id, None)
 
     # -- internals -------------------------------------------------------------------------

@@ -79,7 +79,8 @@ class CallRecords:
             self._qlog.log("ABANDON", callid=call.uniqueid, queuename=call.skill,
                            position=max(1, self._position(call.call_id)) if origpos else 1,
                            origposition=origpos or 1, waittime=round(wait))
-        disposition = {CallState.ENDED: "answered" if call.answered_at else "ivr-hangup",
+        disposition = {CallState.ENDED: "answered" if call.answered_at else (
+                           "fallback" if call.fell_back else "ivr-hangup"),
                        CallState.ABANDONED: "abandoned"}.get(call.state, call.state.value)
         self._sink(ContactRecord(
             call_id=call.call_id, linkedid=call.linkedid, uniqueid=call.uniqueid,

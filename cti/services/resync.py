@@ -98,8 +98,7 @@ class Resync:
         for call_id, entry in journal.items():          # ended while ctid was down
             if self._tracker.get(call_id) is None:
                 call, state = from_entry(entry)
-                self._tracker.restore(call, state, call.agent_id, call.agent_channel)
-                self._tracker.settle(call_id, "gone")
+                self._tracker.close_unseen(call, state)
                 log.info("resync: call %s ended while ctid was down (%s)", call_id, state.value)
         if self._first:
             self._first = False
@@ -137,6 +136,10 @@ class Resync:
                     self._tracker.settle(call_id, "bridged")
             log.info("resync: call %s rebuilt %s with agent %s", call_id, call.state.value, agent_id)
             return agent_id
+        if view.context == V.CTX_FALLBACK:             # app_queue has this caller: hands off
+            call.fell_back = True
+            self._tracker.restore(call, CallState.FALLBACK)
+            return None
         if view.context == V.CTX_INBOUND:
             self._tracker.register(call)                   # still in the IVR: CTIWait will come
             return None
@@ -149,8 +152,8 @@ class Resync:
     def _restore_presence(self, busy_agents: set[str]) -> None:
         for agent_id, entry in self._presence.load().items():
             agent = self._agents.find(agent_id)
-            if agent is None:
-                continue
+            if agent is None or agent.state is not AgentState.LOGGED_OUT:
+                continue                  # unknown, or already live again: the present wins
             if agent_id in busy_agents:
                 self._acd.restore_agent(agent, ready=False)
                 continue

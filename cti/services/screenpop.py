@@ -8,6 +8,7 @@ test (or an operator) can check that each answered call had exactly one pop to t
 from __future__ import annotations
 
 import logging
+from collections import deque
 from dataclasses import dataclass
 from typing import Callable
 
@@ -31,7 +32,8 @@ class ScreenPop:
         self._hub = hub
         self._tiers = tiers
         self._clock = clock
-        self.sent: list[PopSent] = []
+        self.sent: deque[PopSent] = deque(maxlen=10_000)   # the latest pops, for checks
+        self.pops_sent = 0
 
     def pop_data(self, call: Call, agent: Agent) -> dict:
         now = self._clock()
@@ -54,6 +56,7 @@ class ScreenPop:
         delivered = self._hub.send_to_agent(agent.agent_id, "screen-pop", self.pop_data(call, agent),
                                             team=agent.team)
         self.sent.append(PopSent(call.call_id, agent.agent_id, self._clock(), delivered))
+        self.pops_sent += 1
         if not delivered:
             log.info("call %s: agent %s has no desktop connected for the pop", call.call_id,
                      agent.agent_id)

@@ -118,8 +118,49 @@ def test_rona_sends_call_to_next_agent_and_leaves_first_not_ready(acd):
     dial(tracker, call, "NOANSWER")
     assert agents.get("1001").state is AgentState.NOT_READY
     assert agents.get("1001").reason == "rona"
+    # Not offered again until the dialplan has the caller back in cti-wait: an earlier
+    # Redirect would race the dialplan's own Goto.
+    assert call.state is CallState.QUEUED and len(redirects(ami)) == 1
+    tracker.handle(Message.of({"Event": "UserEvent", "UserEvent": "CTIWait", "Channel": call.channel}))
     assert call.state is CallState.OFFERED and call.agent_id == "1002"
     assert redirects(ami) == [call.channel, call.channel]
+
+
+def test_rona_return_not_seen_is_reoffered_after_a_grace_period(acd):
+    clock, tracker, agents, ami, pops, service = acd
+    agents.login("1001")
+    clock.advance(1)
+    agents.login("1002")
+    call = arrive(tracker, clock, 1)
+    dial(tracker, call, "NOANSWER")
+    clock.advance(3)
+    service.tick()
+    assert call.state is CallState.QUEUED
+    clock.advance(3)
+    service.tick()
+    assert call.state is CallState.OFFERED and call.agent_id == "1002"
+    assert len(redirects(ami)) == 2
+
+
+def test_caller_hanging_up_on_the_way_back_is_an_abandon(acd):
+    clock, tracker, agents, ami, pops, service = acd
+    agents.login("1001")
+    call = arrive(tracker, clock, 1)
+    dial(tracker, call, "NOANSWER")
+    tracker.handle(Message.of({"Event": "Hangup", "Channel": call.channel}))
+    assert call.state is CallState.ABANDONED
+    agents.unpause("1001")
+    assert agents.get("1001").state is AgentState.READY
+    assert service.router.agent_state("1001") is AgentState.READY
+
+
+def test_fallback_takes_the_caller_out_of_ctids_queue(acd):
+    clock, tracker, agents, ami, pops, service = acd
+    call = arrive(tracker, clock, 1)
+    tracker.handle(Message.of({"Event": "UserEvent", "UserEvent": "CTIFallback", "Channel": call.channel}))
+    assert call.state is CallState.FALLBACK
+    agents.login("1001")
+    assert redirects(ami) == []                         # never pulled out of app_queue
 
 
 def test_abandon_while_ringing_frees_agent_for_waiting_caller(acd):
