@@ -13,6 +13,7 @@ Service level = answered within the threshold / offered (abandons count as misse
 patience, plus the reference point) and prints one row per point as it comes out.
 
     python bench/service_level.py [--days 3] [--calls-per-hour 1200] [--aht 180] [--seed 7]
+                                  [--patience 180] [--vip-share 0.15] [--agents N]
     python bench/service_level.py --sweep [--days 3]
 """
 from __future__ import annotations
@@ -216,7 +217,7 @@ def margins(result: Result) -> str:
 def sweep(args: argparse.Namespace) -> int:
     """The minimum-head-count search at every grid point, one row per point as it comes out."""
     started = time.perf_counter()
-    points = [(args.calls_per_hour, vip_share(TIER_MIX), args.patience, "ref")] + [
+    points = [(args.calls_per_hour, vip_share(reference_mix(args)), args.patience, "ref")] + [
         (load, share, patience, "")
         for load, share, patience in itertools.product(
             SWEEP_CALLS_PER_HOUR, SWEEP_VIP_SHARE, SWEEP_PATIENCE)]
@@ -257,6 +258,10 @@ def sweep(args: argparse.Namespace) -> int:
     return 0
 
 
+def reference_mix(args: argparse.Namespace) -> dict[str, float]:
+    return TIER_MIX if args.vip_share is None else tier_mix(args.vip_share)
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--days", type=float, default=3.0)
@@ -265,19 +270,29 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--handle-sigma", type=float, default=0.8)
     parser.add_argument("--patience", type=float, default=180.0)
     parser.add_argument("--seed", type=int, default=7)
+    parser.add_argument("--vip-share", type=float, default=None,
+                        help="fraction of VIP callers (default 0.15, the reference mix)")
+    parser.add_argument("--agents", type=int, default=None,
+                        help="print the per-tier figures at this head count "
+                             "(default: the smallest meeting every target with our policy)")
     parser.add_argument("--sweep", action="store_true",
                         help="search the grid of operating points instead of one load")
     args = parser.parse_args(argv)
+    if args.vip_share is not None and not 0.0 < args.vip_share < 1.0:
+        parser.error("--vip-share must be a fraction in (0, 1)")
+    if args.agents is not None and args.agents < 1:
+        parser.error("--agents must be at least 1")
     if args.sweep:
         return sweep(args)
     started = time.perf_counter()
+    mix = reference_mix(args)
     callers = make_callers(args.days, args.calls_per_hour, args.aht, args.patience,
-                           args.handle_sigma, args.seed)
-    bounds = pooled_bounds(args.calls_per_hour, args.aht, args.patience, TIER_MIX)
+                           args.handle_sigma, args.seed, mix)
+    bounds = pooled_bounds(args.calls_per_hour, args.aht, args.patience, mix)
     weighted, weighted_abandon = bounds.sl_target, bounds.abandon_target
     erlang_c, pooled_a = bounds.erlang_c, bounds.erlang_a
     print(f"load {args.calls_per_hour:.0f} calls/h, AHT {args.aht:.0f} s (lognormal, sigma "
-          f"{args.handle_sigma}), {vip_share(TIER_MIX):.0%}"
+          f"{args.handle_sigma}), {vip_share(mix):.0%}"
           f" VIP, patience exp. mean {args.patience:.0f} s; {args.days:g} simulated days "
           f"after 1 h warm-up, {len(callers)} callers, seed {args.seed}")
     print("targets: " + ", ".join(
@@ -285,9 +300,10 @@ def main(argv: list[str] | None = None) -> int:
         for t in DEFAULT_TIERS))
     cache: dict = {}
     smallest = {p: smallest_meeting(p, callers, pooled_a, cache) for p, _ in POLICIES}
-    common = smallest["service-level"]
-    print(f"\nper tier at {common} agents (the smallest head count meeting every target "
-          "with our policy):")
+    common = args.agents or smallest["service-level"]
+    print(f"\nper tier at {common} agents " + (
+        "(as asked):" if args.agents else
+        "(the smallest head count meeting every target with our policy):"))
     header = f"{'tier':<10}" + "".join(f"| {label:<30}" for _, label in POLICIES)
     print(header)
     print(f"{'':<10}" + "| SL      ASA     aband.        " * len(POLICIES))
