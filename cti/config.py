@@ -45,7 +45,6 @@ DEFAULTS: dict[str, Any] = {
     },
     "ivr": {"menu": {}, "default_skill": "general", "prompt": "cti/menu", "timeout_ms": 5000},
     "pbxsim": {
-        "enabled": False,
         "ami_port": 15038,
         "agents": 20,
         "calls_per_hour": 600.0,

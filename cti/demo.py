@@ -30,7 +30,6 @@ DIALPLAN = ROOT / "dialplan" / "extensions_cti.conf"
 DEMO_SECRET = "demo-secret"
 
 DEMO_OVERRIDES = [
-    "pbxsim.enabled=true",
     "database.url=sqlite:///var/demo/ctid.sqlite",
     "database.spill_file=var/demo/outbox.jsonl",
     "queue_log.file=var/demo/queue_log",

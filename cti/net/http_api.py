@@ -58,15 +58,22 @@ class API(resource.Resource):
         request.setHeader(b"cache-control", b"no-store")
         d = defer.maybeDeferred(self._route, request)
         if d.called:                                   # the common, synchronous case
-            return self._finish(request, d, sync=True)
-        d.addBoth(lambda result: self._finish(request, defer.succeed(result) if not isinstance(
-            result, Failure) else defer.fail(result), sync=False))
+            box: list = []
+            d.addBoth(box.append)
+            return self._payload(request, box[0])
+        d.addBoth(self._send_later, request)
         return server.NOT_DONE_YET
 
-    def _finish(self, request: server.Request, d: defer.Deferred, *, sync: bool):
-        outcome: list = []
-        d.addCallbacks(lambda body: outcome.append((200, body)), lambda f: outcome.append(f))
-        result = outcome[0]
+    def _send_later(self, result, request: server.Request) -> None:
+        payload = self._payload(request, result)
+        if not request.finished and not getattr(request, "_disconnected", False):
+            request.write(payload)
+            request.finish()
+
+    @staticmethod
+    def _payload(request: server.Request, result) -> bytes:
+        """The response body for a route's result or failure; sets the status code."""
+        status, body = 200, result
         if isinstance(result, Failure):
             if result.check(APIError):
                 exc = result.value
@@ -75,16 +82,8 @@ class API(resource.Resource):
                 log.error("api: %s %s failed: %s", request.method, request.path,
                           result.getTraceback())
                 status, body = 500, {"error": {"code": "internal", "message": "internal error"}}
-        else:
-            status, body = result
         request.setResponseCode(status)
-        payload = json.dumps(body, ensure_ascii=False).encode("utf-8")
-        if sync:
-            return payload
-        if not request.finished and not getattr(request, "_disconnected", False):
-            request.write(payload)
-            request.finish()
-        return None
+        return json.dumps(body, ensure_ascii=False).encode("utf-8")
 
     def _route(self, request: server.Request) -> Any:
         method = request.method.decode("ascii", "replace")

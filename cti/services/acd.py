@@ -101,7 +101,7 @@ class ACDService:
     def call_changed(self, change: CallChange) -> None:
         call, kind, r = change.call, change.kind, self.router
         try:
-            if kind is CallEvent.ENQUEUE and change.agent_id is None:
+            if kind is CallEvent.ENQUEUE:
                 if call.call_id in self._returning:       # back in cti-wait after a RONA
                     self._back_in_line(call.call_id)
                 elif not self._known(call.call_id):

@@ -142,7 +142,7 @@ class AgentService:
             self._fire(agent, AgentEvent.RING)
         elif kind is CallEvent.ANSWER and agent.machine.can(AgentEvent.ANSWER):
             self._fire(agent, AgentEvent.ANSWER)
-        elif kind in (CallEvent.NO_ANSWER, CallEvent.ENQUEUE, CallEvent.FALL_BACK):
+        elif kind in (CallEvent.NO_ANSWER, CallEvent.FALL_BACK):
             agent.call_id = None
             reason = change.not_ready_reason
             if reason and agent.machine.can(AgentEvent.NO_ANSWER):

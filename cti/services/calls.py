@@ -72,6 +72,21 @@ NOT_READY_REASONS = {"NOANSWER": "rona", "BUSY": "rona", "CHANUNAVAIL": "rona",
 STALE_OFFER_SECONDS = 5.0
 
 
+def call_from_variables(call_id: str, channel: str, uniqueid: str, linkedid: str,
+                        caller_number: str, variables: dict[str, str | None], now: float) -> Call:
+    """A call rebuilt from the CTI_* variables ctid left on its channel (restart, adoption)."""
+    v = variables
+    try:
+        arrival = float(v.get(V.ARRIVAL) or now)
+    except ValueError:
+        arrival = now
+    return Call(call_id=call_id, channel=channel, uniqueid=uniqueid, linkedid=linkedid or uniqueid,
+                caller_number=caller_number, customer_id=v.get(V.CUSTOMER_ID) or None,
+                tier=v.get(V.TIER) or "standard", skill=v.get(V.SKILL) or "general",
+                language=v.get(V.LANGUAGE) or "zh", ivr_path=v.get(V.IVR_PATH) or "",
+                created=arrival, arrival=arrival)
+
+
 @dataclass(frozen=True)
 class CallChange:
     """What happened to a call; ``kind`` is the CallEvent that moved it."""

@@ -23,7 +23,7 @@ from twisted.internet import defer
 from cti.domain import channel_vars as V
 from cti.domain.agent_state import AgentState
 from cti.domain.call_state import CallState
-from cti.services.calls import Call
+from cti.services.calls import call_from_variables
 from cti.services.journal import from_entry
 
 log = logging.getLogger(__name__)
@@ -108,15 +108,8 @@ class Resync:
 
     def _rebuild(self, call_id: str, view: ChannelView, entry: dict | None) -> str | None:
         v = view.variables
-        try:
-            arrival = float(v.get(V.ARRIVAL) or self._clock.seconds())
-        except ValueError:
-            arrival = self._clock.seconds()
-        call = Call(call_id=call_id, channel=view.name, uniqueid=view.uniqueid,
-                    linkedid=view.linkedid or view.uniqueid, caller_number=view.caller_number,
-                    customer_id=v.get(V.CUSTOMER_ID) or None, tier=v.get(V.TIER) or "standard",
-                    skill=v.get(V.SKILL) or "general", language=v.get(V.LANGUAGE) or "zh",
-                    ivr_path=v.get(V.IVR_PATH) or "", created=arrival, arrival=arrival)
+        call = call_from_variables(call_id, view.name, view.uniqueid, view.linkedid,
+                                   view.caller_number, v, self._clock.seconds())
         if entry is not None:       # what only ctid knew; the channel's variables are fresher
             known, _ = from_entry(entry)
             call.created = known.created or call.created
@@ -146,7 +139,7 @@ class Resync:
         self._tracker.register(call)
         self._tracker.enqueue(call_id)
         log.info("resync: call %s back in line (waited %.0f s)", call_id,
-                 self._clock.seconds() - arrival)
+                 self._clock.seconds() - call.arrival)
         return None
 
     def _restore_presence(self, busy_agents: set[str]) -> None:

@@ -16,7 +16,7 @@ from typing import Any, Callable
 
 from cti.agi_errors import AGICommandFailed
 from cti.domain import channel_vars as V
-from cti.services.calls import Call
+from cti.services.calls import Call, call_from_variables
 
 log = logging.getLogger(__name__)
 
@@ -43,19 +43,10 @@ def make_route(*, tracker, acd, clock, **_: Any) -> Callable:
 
 
 async def _adopt(session, tracker, call_id: str, clock) -> Call | None:
-    values = {}
-    for name in (V.TIER, V.SKILL, V.ARRIVAL, V.CUSTOMER_ID, V.IVR_PATH, V.LANGUAGE):
-        values[name] = await session.get_variable(name)
-    try:
-        arrival = float(values[V.ARRIVAL] or clock.seconds())
-    except ValueError:
-        arrival = clock.seconds()
+    values = {name: await session.get_variable(name) for name in V.RESYNC}
     log.warning("call %s was unknown to ctid; adopted from its channel variables", call_id)
-    call = tracker.register(Call(
-        call_id=call_id, channel=session.channel, uniqueid=session.uniqueid,
-        linkedid=session.uniqueid, caller_number=session.env.get("agi_callerid", ""),
-        customer_id=values[V.CUSTOMER_ID] or None, tier=values[V.TIER] or "standard",
-        skill=values[V.SKILL] or "general", language=values[V.LANGUAGE] or "zh",
-        ivr_path=values[V.IVR_PATH] or "", created=arrival, arrival=arrival))
+    call = tracker.register(call_from_variables(
+        call_id, session.channel, session.uniqueid, session.uniqueid,
+        session.env.get("agi_callerid", ""), values, clock.seconds()))
     tracker.enqueue(call.call_id)
     return call
