@@ -107,7 +107,8 @@ def build(config: dict[str, Any], reactor) -> Daemon:
                     auth=ami_cfg["auth"], action_timeout=ami_cfg["action_timeout"],
                     ping_interval=ami_cfg["ping_interval"], ping_timeout=ami_cfg["ping_timeout"],
                     reactor=reactor)
-    acd = ACDService(router, tracker, agents, AMIConnector(ami.send_action), listeners=[screenpop])
+    connector = AMIConnector(ami.send_action, ready=lambda: ami.connected)
+    acd = ACDService(router, tracker, agents, connector, listeners=[screenpop])
     records = CallRecords(outbox.submit, queue_log, acd.position, clock,
                           recordings_dir=config["recordings"]["directory"])
     presence = PresenceStore(var / "ctid-agents.json")
@@ -121,6 +122,7 @@ def build(config: dict[str, Any], reactor) -> Daemon:
     resync = Resync(tracker, agents, acd, presence, reactor, journal)
     ami.add_listener({name: tracker.handle for name in tracker.EVENTS})
     ami.add_resync_hook(resync)
+    ami.add_resync_hook(acd.link_ready)          # after the resync: offers held while down
     ami.setServiceParent(top)
     journal.setServiceParent(top)
     ticker = internet.TimerService(1.0, acd.tick)

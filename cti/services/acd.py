@@ -7,6 +7,10 @@ screen-pop (so it reaches the desktop before the phone rings), then ``Setvar CTI
 ``CTI_AGENT`` and one ``Redirect`` to ``cti-connect``. A Redirect is sent once per offer and never
 repeated: if its fate is unknown (AMI link lost) the resynchronisation settles it.
 
+While the AMI link is down nothing can move a caller, so offers the router makes meanwhile are
+held, untouched (no reservation, no pop), and carried out after the resync, those the router
+still stands by; the rest were overtaken by what the resync found.
+
 Offers produced while an offer is being carried out are queued and run after it, so the
 services never see a half-done offer.
 """
@@ -35,6 +39,8 @@ RETURN_GRACE_SECONDS = 5.0
 class Connector(Protocol):
     """Moves a caller to an agent's phone (AMI Setvar + Redirect)."""
 
+    def ready(self) -> bool: ...
+
     def connect(self, call: Call, agent: Agent) -> defer.Deferred: ...
 
 
@@ -51,6 +57,7 @@ class ACDService:
         self._connector = connector
         self._listeners = list(listeners)
         self._pending: deque[Offer] = deque()
+        self._held: list[Offer] = []                 # made while the AMI link was down
         self._draining = False
         self._returning: dict[str, float] = {}   # RONA'd calls on their way back to cti-wait
         self.redirects_sent = 0
@@ -185,7 +192,20 @@ class ACDService:
         finally:
             self._draining = False
 
+    def link_ready(self, _ami=None) -> None:
+        """The AMI link is back and resynchronised (an AMI resync hook, run after the
+        resync): carry out the held offers the router still stands by."""
+        held, self._held = self._held, []
+        current = [o for o in held if self.router.offered_to(o.call_id) == o.agent_id]
+        if len(current) < len(held):
+            log.info("%d offer(s) held during the AMI outage overtaken by the resync",
+                     len(held) - len(current))
+        self._run(current)
+
     def _carry_out(self, offer: Offer) -> None:
+        if not self._connector.ready():
+            self._held.append(offer)                     # nothing can move a caller now
+            return
         call = self._tracker.get(offer.call_id)
         agent = self._agents.find(offer.agent_id)
         if call is None:                                 # the caller left meanwhile
@@ -255,8 +275,10 @@ class ACDService:
 class AMIConnector:
     """Setvar CTI_TARGET / CTI_AGENT, then one Redirect to cti-connect."""
 
-    def __init__(self, send_action: Callable[..., defer.Deferred]):
+    def __init__(self, send_action: Callable[..., defer.Deferred],
+                 ready: Callable[[], bool] = lambda: True):
         self._send = send_action
+        self.ready = ready
 
     @defer.inlineCallbacks
     def connect(self, call: Call, agent: Agent):

@@ -4,6 +4,9 @@ Called by the ACD when it makes an offer, before the Redirect leaves ctid, so th
 desktop ahead of the ring. The agent owns the call, so the pop carries the caller's number in
 full; supervisors of the agent's team see the same frame. Every pop is counted per call, so a
 test (or an operator) can check that each answered call had exactly one pop to the right agent.
+
+A call offered again to the agent whose desktop already shows it (its Redirect was lost with
+the AMI link and the resync put it back in line) is not popped a second time.
 """
 from __future__ import annotations
 
@@ -34,6 +37,7 @@ class ScreenPop:
         self._clock = clock
         self.sent: deque[PopSent] = deque(maxlen=10_000)   # the latest pops, for checks
         self.pops_sent = 0
+        self._showing: dict[str, str] = {}     # agent id -> the call of the last pop sent
 
     def pop_data(self, call: Call, agent: Agent) -> dict:
         now = self._clock()
@@ -53,6 +57,11 @@ class ScreenPop:
         }
 
     def offer_made(self, call: Call, agent: Agent) -> None:
+        if self._showing.get(agent.agent_id) == call.call_id:
+            log.info("call %s offered again to agent %s: already on the desktop", call.call_id,
+                     agent.agent_id)
+            return
+        self._showing[agent.agent_id] = call.call_id
         delivered = self._hub.send_to_agent(agent.agent_id, "screen-pop", self.pop_data(call, agent),
                                             team=agent.team)
         self.sent.append(PopSent(call.call_id, agent.agent_id, self._clock(), delivered))

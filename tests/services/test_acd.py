@@ -244,3 +244,76 @@ def test_vip_call_overflows_to_general_agents_on_tick(acd):
     clock.advance(11)
     service.tick()
     assert vip.state is CallState.OFFERED and vip.agent_id == "1001"
+
+
+class Link:
+    """The AMI link's state as the connector sees it."""
+
+    def __init__(self):
+        self.up = True
+
+    def __call__(self):
+        return self.up
+
+
+def with_link(service, ami):
+    link = Link()
+    service._connector = AMIConnector(ami.send_action, ready=link)
+    return link
+
+
+def test_offers_made_while_the_link_is_down_wait_for_it_untouched(acd):
+    clock, tracker, agents, ami, pops, service = acd
+    link = with_link(service, ami)
+    link.up = False
+    agents.login("1001")
+    call = arrive(tracker, clock, 1)
+    # The router chose, but nothing can move the caller: no reservation, no pop, no action.
+    assert service.router.offered_to("c1") == "1001"
+    assert call.state is CallState.QUEUED and agents.get("1001").state is AgentState.READY
+    assert pops.pops == [] and ami.sent == []
+    link.up = True
+    service.link_ready()
+    assert call.state is CallState.OFFERED and call.agent_id == "1001"
+    assert len(pops.pops) == 1 and redirects(ami) == [call.channel]
+    service.link_ready()                                  # a second resync does not repeat it
+    assert len(pops.pops) == 1 and redirects(ami) == [call.channel]
+
+
+def test_held_offer_overtaken_by_the_resync_is_dropped(acd):
+    clock, tracker, agents, ami, pops, service = acd
+    link = with_link(service, ami)
+    link.up = False
+    agents.login("1001")
+    agents.login("1002")
+    gone = arrive(tracker, clock, 1)
+    kept = arrive(tracker, clock, 2)
+    assert service.router.offered_to("c1") == "1001" and service.router.offered_to("c2") == "1002"
+    link.up = True
+    tracker.settle(gone.call_id, "gone")     # the resync: c1 hung up while the link was down
+    assert gone.state is CallState.ABANDONED
+    service.link_ready()
+    assert kept.state is CallState.OFFERED and kept.agent_id == "1002"
+    assert redirects(ami) == [kept.channel] and [p[0] for p in pops.pops] == ["c2"]
+    assert agents.get("1001").state is AgentState.READY
+
+
+def test_link_lost_between_setvars_sends_no_redirect_and_no_more_offers(acd):
+    from cti.net.ami_errors import AMIConnectionLost
+    clock, tracker, agents, ami, pops, service = acd
+    link = with_link(service, ami)
+    agents.login("1001")
+    agents.login("1002")
+
+    def drop_after_first(action, headers):
+        ami.sent.append((action, dict(headers)))
+        if len(ami.sent) == 1:
+            return defer.succeed(Message.of({"Response": "Success"}))
+        link.up = False
+        return defer.fail(AMIConnectionLost("link lost"))
+
+    service._connector = AMIConnector(drop_after_first, ready=link)
+    first = arrive(tracker, clock, 1)
+    second = arrive(tracker, clock, 2)                   # offered while the link is down: held
+    assert [a for a, _ in ami.sent] == ["Setvar", "Setvar"]
+    assert first.state is CallState.OFFERED and second.state is CallState.QUEUED

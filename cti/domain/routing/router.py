@@ -277,6 +277,11 @@ class Router:
     def call_status(self, call_id: str) -> CallStatus:
         return self._call(call_id).status
 
+    def offered_to(self, call_id: str) -> str | None:
+        """The agent the call is offered to now; None if it is not offered (or not known)."""
+        c = self._calls.get(call_id)
+        return c.agent_id if c is not None and c.status is CallStatus.OFFERED else None
+
     def service_level(self, tier: str) -> float:
         """The tier's live service level over the window (with the prior, see stats)."""
         return self.live.level(self.config.tiers[tier], self.clock())
