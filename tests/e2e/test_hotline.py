@@ -146,7 +146,7 @@ async def check(world: World, daemon, tmp_path) -> None:
     redirects = [h for _, name, h in world.actions if name == "Redirect"]
     ids = Counter(h.get("ActionID") for h in redirects)
     assert all(n == 1 for n in ids.values()), "a Redirect was sent twice"
-    offers = sum(d.screenpop.pops_sent for d in world.daemons)
+    offers = sum(d.acd.redirects_sent for d in world.daemons)     # offers carried out
     assert len(redirects) <= offers
     assert not [1 for _, name, _ in world.actions if name == "Originate"]
     rona = [p for p in world.pops if world.agent_seat[p[1]] in world.no_answer_seats]
