@@ -5,6 +5,10 @@ A connection must authenticate with its first frame (``{"type": "auth", "data": 
 access logs. After that, the hub delivers frames by principal: an agent receives only frames
 addressed to that agent, a supervisor those of their teams. Bad frames get an ``error`` frame;
 a connection that keeps sending them is closed. Nothing a browser sends can raise out of here.
+
+A session lives no longer than its token: the token is checked again with every frame the
+browser sends and every ``recheck_interval`` seconds, and once it has expired or been revoked
+the connection is told (``error`` ``session-expired``) and closed with code 4003.
 """
 from __future__ import annotations
 
@@ -26,7 +30,9 @@ class PushProtocol(WebSocketServerProtocol):
     """Thin: decode, check, hand to the hub."""
 
     principal: Principal | None = None
+    _token: str | None = None
     _auth_timer = None
+    _recheck_timer = None
     _bad_frames = 0
 
     def onOpen(self) -> None:
@@ -45,7 +51,7 @@ class PushProtocol(WebSocketServerProtocol):
             frame = parse_client_frame(payload, is_binary=isBinary)
             if self.principal is None:
                 self._authenticate(frame)
-            else:
+            elif self._token_still_valid():
                 self.factory.hub.handle(self, frame)
         except FrameError as exc:
             self._bad_frames += 1
@@ -62,17 +68,37 @@ class PushProtocol(WebSocketServerProtocol):
         principal = self.factory.hub.authenticate(frame.data.get("token"))
         if principal is None:
             raise FrameError("bad-token", "unknown or expired token", frame.id)
-        self.principal = principal
+        self.principal, self._token = principal, frame.data.get("token")
         if self._auth_timer is not None and self._auth_timer.active():
             self._auth_timer.cancel()
         self._auth_timer = None
         self.factory.hub.attach(self)
         self.send("ack", {"id": frame.id, "user": principal.user, "role": principal.role})
+        self._schedule_recheck()
+
+    def _schedule_recheck(self) -> None:
+        hub = self.factory.hub
+        if hub.recheck_interval:
+            self._recheck_timer = hub.clock.callLater(hub.recheck_interval, self._recheck)
+
+    def _recheck(self) -> None:
+        self._recheck_timer = None
+        if self._token_still_valid():
+            self._schedule_recheck()
+
+    def _token_still_valid(self) -> bool:
+        if self.factory.hub.authenticate(self._token) is not None:
+            return True
+        log.info("push: session of %s ended: token expired or revoked", self.principal.user)
+        self.send("error", {"code": "session-expired", "message": "sign in again", "id": None})
+        self.sendClose(code=4003, reason="session expired")
+        return False
 
     def onClose(self, wasClean: bool, code: int | None, reason: str | None) -> None:
-        if self._auth_timer is not None and self._auth_timer.active():
-            self._auth_timer.cancel()
-        self._auth_timer = None
+        for timer in (self._auth_timer, self._recheck_timer):
+            if timer is not None and timer.active():
+                timer.cancel()
+        self._auth_timer = self._recheck_timer = None
         if self.principal is not None:
             self.factory.hub.detach(self)
 
@@ -91,12 +117,13 @@ class PushHub:
     """Knows who is connected and delivers frames by principal."""
 
     def __init__(self, authenticate: Callable[[str | None], Principal | None], clock,
-                 *, auth_timeout: float = 10.0,
+                 *, auth_timeout: float = 10.0, recheck_interval: float = 30.0,
                  on_frame: Callable[[Principal, Any], dict | None] | None = None,
                  on_presence: Callable[[str, bool], None] | None = None):
         self.authenticate = authenticate
         self.clock = clock
         self.auth_timeout = auth_timeout
+        self.recheck_interval = recheck_interval
         self.on_frame = on_frame
         self.on_presence = on_presence      # (agent id, online): first desktop in, last one out
         self._seq = 0

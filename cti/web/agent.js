@@ -131,7 +131,8 @@
         this.ready = false;
         this.failAll("connection lost");
         const refused = ev.code === 4002 && (ev.reason === "bad-token" || ev.reason === "unauthenticated");
-        if (!this.stopped && !refused) this.retry("连接中断 · connection lost");
+        if (ev.code === 4003 && !this.stopped) this.onRejected({code: "session-expired"});
+        else if (!this.stopped && !refused) this.retry("连接中断 · connection lost");
       };
     }
 

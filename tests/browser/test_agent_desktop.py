@@ -11,7 +11,7 @@ import re
 
 import pytest
 from playwright.async_api import expect
-from twisted.internet import defer
+from twisted.internet import defer, task
 
 from tests.browser.harness import (ADMIN_TOKEN, PASSWORD, VIP_CUSTOMER, browser_test, reactor,
                                    wait)
@@ -180,3 +180,23 @@ async def test_ctid_publishes_its_push_port_to_the_page(browser, ctid):
         "web_config=lambda: {'push_port': <the web listener's port>} to make_site")
     assert (await response.json())["push_port"] == ctid.daemon.port("web")
     await context.close()
+
+
+@browser_test
+async def test_a_revoked_session_ends_on_the_page_and_on_the_push_socket(browser, ctid):
+    ctid.daemon.hub.recheck_interval = 0.2
+    desk = await Desk.open(browser, ctid)
+    await desk.sign_in("agent1001")
+    await desk.connected()
+    assert ctid.daemon.hub.agent_connected("1001")
+    saved = await desk.page.evaluate("() => Object.values(sessionStorage).join()")
+    token = re.search(r'"token":"([^"]+)"', saved).group(1)
+    ctid.daemon.tokens.revoke(token)                 # what expiry after a shift amounts to
+    await expect(desk.page.locator("#login-error")).to_contain_text("Session expired")
+    await expect(desk.page.locator("#desk")).to_be_hidden()
+    for _ in range(50):
+        if not ctid.daemon.hub.agent_connected("1001"):
+            break
+        await wait(task.deferLater(reactor(), 0.1, lambda: None))
+    assert not ctid.daemon.hub.agent_connected("1001")
+    await desk.close()

@@ -61,7 +61,9 @@ def server():
             raise FrameError("illegal-state", "not allowed", frame.id)
         return {"state": frame.data["state"]}
 
-    hub = PushHub(TOKENS.get, reactor, auth_timeout=0.5, on_frame=on_frame)
+    tokens = dict(TOKENS)
+    hub = PushHub(tokens.get, reactor, auth_timeout=0.5, recheck_interval=0.1, on_frame=on_frame)
+    hub.tokens = tokens
     port = reactor.listenTCP(0, make_factory(hub), interface="127.0.0.1")
     yield hub, port.getHost().port
     port.stopListening()
@@ -129,3 +131,24 @@ async def test_hostile_frames_get_errors_and_server_keeps_serving(server):
         proto.sendMessage(b"[]")
     assert await factory.closed == 4002
     assert not hub.agent_connected("1001")
+
+
+@pytest_twisted.ensureDeferred
+async def test_session_ends_when_its_token_is_revoked_or_expires(server):
+    hub, port = server
+    hub.recheck_interval = 0                         # busy: only its next frame can notice
+    busy, f_busy = await connect(port)
+    send(busy, type="auth", id="a", data={"token": "tok-sup"})
+    assert (await next_frame(f_busy))["type"] == "ack"
+    hub.recheck_interval = 0.1                       # idle: the periodic check must notice
+    idle, f_idle = await connect(port)
+    send(idle, type="auth", id="a", data={"token": "tok-a1"})
+    assert (await next_frame(f_idle))["type"] == "ack"
+    del hub.tokens["tok-a1"]
+    assert await f_idle.closed.addTimeout(5, reactor) == 4003
+    assert f_idle.frames[-1]["data"]["code"] == "session-expired"
+    assert not hub.agent_connected("1001")
+    del hub.tokens["tok-sup"]
+    send(busy, type="state", id="s", data={"state": "ready"})
+    assert await f_busy.closed.addTimeout(5, reactor) == 4003
+    assert [f["type"] for f in f_busy.frames] == ["ack", "error"]   # the request was not run
