@@ -119,6 +119,7 @@ def build(config: dict[str, Any], reactor) -> Daemon:
     agents.subscribe(records)
     agents.subscribe(presence)
     journal = CallJournal(tracker, var / "ctid-calls.json", reactor)
+    tracker.subscribe(journal)
     resync = Resync(tracker, agents, acd, presence, reactor, journal)
     ami.add_listener({name: tracker.handle for name in tracker.EVENTS})
     ami.add_resync_hook(resync)

@@ -6,6 +6,10 @@ the PBX no longer has is settled as hung up, so it still gets its contact row (a
 abandoned or IVR hang-up) and, if answered, its recording row. Its end time is then only known
 to within the downtime. A journalled call still on the line is rebuilt from the journal, which
 knows more than the channel variables (when it was offered and answered, the customer's name).
+
+A call that ends between two saves is appended at once to a small side file (``<journal>.ended``,
+one call id a line), so a crash just after a call ended cannot make the next run record that
+call a second time, with a made-up end; each save starts the side file afresh.
 """
 from __future__ import annotations
 
@@ -17,8 +21,8 @@ from pathlib import Path
 
 from twisted.application import internet, service
 
-from cti.domain.call_state import CallState
-from cti.services.calls import Call, CallTracker
+from cti.domain.call_state import CallEvent, CallState
+from cti.services.calls import Call, CallChange, CallTracker
 
 log = logging.getLogger(__name__)
 
@@ -44,6 +48,7 @@ class CallJournal(service.MultiService):
         super().__init__()
         self._tracker = tracker
         self._path = path
+        self._ended_path = path.with_name(path.name + ".ended")
         self._recovered: dict[str, dict] = {}
         ticker = internet.TimerService(every, self.save)
         ticker.clock = clock
@@ -59,14 +64,25 @@ class CallJournal(service.MultiService):
         return recovered
 
     def load(self) -> dict[str, dict]:
+        """The saved live calls, less those noted as ended since."""
         try:
             entries = json.loads(self._path.read_text(encoding="utf-8"))
-            return {e["call_id"]: e for e in entries if isinstance(e, dict) and "call_id" in e}
+            calls = {e["call_id"]: e for e in entries if isinstance(e, dict) and "call_id" in e}
         except FileNotFoundError:
             return {}
         except (OSError, ValueError, TypeError, KeyError) as exc:
             log.error("call journal %s unreadable (%s): ignored", self._path, exc)
             return {}
+        try:
+            ended = self._ended_path.read_text(encoding="utf-8", errors="replace").split()
+        except FileNotFoundError:
+            ended = []
+        except OSError as exc:
+            log.error("call journal %s unreadable (%s): ignored", self._ended_path, exc)
+            ended = []
+        for call_id in ended:
+            calls.pop(call_id, None)
+        return calls
 
     def save(self) -> None:
         entries = [to_entry(c) for c in self._tracker.calls()]
@@ -74,8 +90,20 @@ class CallJournal(service.MultiService):
         try:
             tmp.write_text(json.dumps(entries), encoding="utf-8")
             os.replace(tmp, self._path)
+            self._ended_path.write_bytes(b"")          # the snapshot supersedes it
         except OSError as exc:
             log.error("call journal not saved to %s: %s", self._path, exc)
+
+    def call_changed(self, change: CallChange) -> None:
+        """A tracker observer: note an ended call at once."""
+        if change.kind is not CallEvent.HANGUP:
+            return
+        try:
+            with open(self._ended_path, "a", encoding="utf-8") as f:
+                f.write(change.call.call_id + "\n")
+        except OSError as exc:
+            log.error("call journal: end of %s not noted in %s: %s", change.call.call_id,
+                      self._ended_path, exc)
 
     def stopService(self):
         self.save()
