@@ -148,6 +148,7 @@ class FakePBX:
         self.globals: dict[str, str] = {"AGI_HOST": "127.0.0.1:4573"}
         self.calls: list[tuple] = []
         self.originate_outcome: defer.Deferred | Result | None = None
+        self.database: dict[tuple[str, str], str] = {}
 
     def subscribe(self, listener):
         self.listeners.append(listener)

@@ -79,6 +79,40 @@ def test_inbound_call_is_tagged_and_waits_then_rona_keeps_one_recording():
     statuses = [m["DialStatus"] for m in world.events if m.name == "DialEnd" and m.get("Channel") == call.name]
     assert statuses == ["NOANSWER", "ANSWER"]
     assert world.pbx.channels() == [] and call.ended.called
+    # The answered call left its AstDB marker: no CTI_AGENT was set here, and the end (sent at
+    # 17 s, answered 1 s later, the agent hung up after 8 s of talk).
+    call_id = chan.variables["CTI_CALL_ID"]
+    assert world.pbx.database == {("cti_answered", call_id): ":26"}
+
+
+def connect_to_agent(world, target, agent="1001"):
+    call = world.pbx.place_call('"Caller" <5551000>', "cti-inbound", "5000")
+    world.run(1)
+    world.pbx.setvar(call.name, "CTI_TARGET", target)
+    world.pbx.setvar(call.name, "CTI_AGENT", agent)
+    world.pbx.redirect(call.name, "cti-connect", "s", 1)
+    return call, world.pbx.find_channel(call.name).variables["CTI_CALL_ID"]
+
+
+def test_caller_hanging_up_while_talking_leaves_the_answered_marker():
+    world = CtidDialplan()
+    call, call_id = connect_to_agent(world, "Local/2001@agents")
+    world.run(3)                                          # answered after 1 s, talking
+    world.pbx.hangup(call.name, 16)
+    world.run(1)
+    assert world.pbx.database == {("cti_answered", call_id): f"1001:{int(world.clock.seconds())}"}
+
+
+def test_no_marker_for_a_caller_who_hangs_up_while_it_rings_or_waits():
+    world = CtidDialplan()
+    ringing, _ = connect_to_agent(world, "Local/3001@agents")
+    world.run(2)
+    world.pbx.hangup(ringing.name, 16)                    # DIALSTATUS=CANCEL in the h extension
+    waiting = world.pbx.place_call('"Caller" <5551001>', "cti-inbound", "5000")
+    world.run(2)
+    world.pbx.hangup(waiting.name, 16)                    # never reached cti-connect
+    world.run(1)
+    assert world.pbx.channels() == [] and world.pbx.database == {}
 
 
 def test_ctid_unreachable_falls_back_to_the_queue():

@@ -13,14 +13,15 @@ from cti.protocol.ami_message import Message
 
 from .. import security
 from ..responses import error, first_non_empty
-from . import auth, channels, core, originate
+from . import auth, channels, core, database, originate
 from .base import ActionSpec, Context, Outcome, Result, SystemInfo
 
 __all__ = ["ACTIONS", "ActionSpec", "Context", "Outcome", "Result", "SystemInfo", "process"]
 
 ACTIONS: dict[str, ActionSpec] = {
     spec.name.lower(): spec
-    for spec in [*auth.ACTIONS, *core.ACTIONS, *channels.ACTIONS, *originate.ACTIONS]
+    for spec in [*auth.ACTIONS, *core.ACTIONS, *channels.ACTIONS, *database.ACTIONS,
+                 *originate.ACTIONS]
 }
 
 _BEFORE_LOGIN = {"login", "logoff", "challenge"}

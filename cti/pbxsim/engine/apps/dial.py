@@ -38,7 +38,8 @@ async def dial(pbx, chan, data):
         await pbx.bridge_call(chan, peer)
     finally:
         cdr.on_dial_end(chan, "ANSWER", pbx.now())
-        if not chan.hung_up and not chan.redirected_from_bridge:
+        if not chan.redirected_from_bridge:   # also when the caller hung up: the h
+            # extension sees DIALSTATUS=ANSWER (app_dial sets it on the way out either way)
             now = pbx.now()
             answered = chan.answered_at if chan.answered_at is not None else started
             pbx.set_var(chan, "ANSWEREDTIME", str(int(now - answered)))
