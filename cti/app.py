@@ -45,6 +45,8 @@ from cti.storage.unit_of_work import Database
 
 log = logging.getLogger(__name__)
 
+MARKER_TIDY_SECONDS = 600.0      # clear the AstDB answered-call markers (see Resync.tidy)
+
 
 @dataclass
 class Daemon:
@@ -129,6 +131,9 @@ def build(config: dict[str, Any], reactor) -> Daemon:
     ticker = internet.TimerService(1.0, acd.tick)
     ticker.clock = reactor
     ticker.setServiceParent(top)
+    tidier = internet.TimerService(MARKER_TIDY_SECONDS, resync.tidy, ami)
+    tidier.clock = reactor
+    tidier.setServiceParent(top)
 
     # -- listeners -------------------------------------------------------------------------
     directory = CustomerDirectory(db.run, reactor)

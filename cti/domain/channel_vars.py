@@ -31,3 +31,6 @@ CTX_FALLBACK = "cti-fallback"
 USEREVENT_WAIT = "CTIWait"
 # UserEvent the dialplan sends when a caller is handed to app_queue (ctid must let go of it).
 USEREVENT_FALLBACK = "CTIFallback"
+# AstDB family where cti-connect's h extension marks each answered call (key: CTI_CALL_ID,
+# value: "<agent>:<end, epoch seconds>"), for calls whose end ctid did not see.
+ASTDB_ANSWERED = "cti_answered"

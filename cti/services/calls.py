@@ -209,13 +209,13 @@ class CallTracker:
                 and self._clock() - call.offered_at > STALE_OFFER_SECONDS):
             self._no_answer(call, "stale-offer")
 
-    def close_unseen(self, call: Call, state: CallState) -> None:
+    def close_unseen(self, call: Call, state: CallState, ended_at: float | None = None) -> None:
         """A call of a previous run that ended while ctid was down: announce its end so it is
         recorded, without indexing its channel (Asterisk may have reused the name since)."""
         if call.call_id in self._calls:
             return
         call.machine = CallMachine(state)
-        call.ended_at = self._clock()
+        call.ended_at = ended_at if ended_at is not None else self._clock()
         self._move(call, CallEvent.HANGUP, call.agent_id, "ended-while-down")
 
     def settle(self, call_id: str, where: str) -> None:
@@ -236,6 +236,20 @@ class CallTracker:
         elif where == "bridged" and call.state in (CallState.OFFERED, CallState.RINGING):
             call.answered_at = self._clock()
             self._move(call, CallEvent.ANSWER, call.agent_id, "resync")
+
+    def settle_answered(self, call_id: str, agent_id: str, ended_at: float) -> None:
+        """The call's channel is gone and the dialplan's marker says it was answered by
+        ``agent_id`` and ended at ``ended_at``, all while ctid could not see it. When it was
+        answered is not known: the last moment ctid knew of (its ring, or its offer) stands in."""
+        call = self._calls.get(call_id)
+        if call is None:
+            return
+        if call.state in (CallState.OFFERED, CallState.RINGING):
+            call.agent_id = call.agent_id or agent_id or None
+            call.answered_at = call.ring_started or call.offered_at or ended_at
+            self._move(call, CallEvent.ANSWER, call.agent_id, "resync")
+        self._on_hangup(Message.of({"Event": "Hangup", "Channel": call.channel, "Cause": "resync"}),
+                        at=ended_at)
 
     # -- AMI -------------------------------------------------------------------------------
     def _on_user_event(self, msg: Message) -> None:
@@ -285,7 +299,7 @@ class CallTracker:
             return
         self._no_answer(call, status)
 
-    def _on_hangup(self, msg: Message) -> None:
+    def _on_hangup(self, msg: Message, at: float | None = None) -> None:
         channel = msg.get("Channel", "")
         call = self._by_channel.get(channel)
         if call is None:
@@ -293,7 +307,7 @@ class CallTracker:
             if leg_of is not None and leg_of.state is CallState.CONNECTED:
                 leg_of.ended_by = "agent"
             return
-        call.ended_at = self._clock()
+        call.ended_at = at if at is not None else self._clock()
         agent = call.agent_id
         self._move(call, CallEvent.HANGUP, agent, msg.get("Cause", ""))
         self._forget_agent_leg(call)

@@ -10,6 +10,11 @@ dialplan, its bridge and the variables ctid left on it. Then:
   variables with its original arrival time: waiting callers go back in line in their place,
   ringing and connected ones keep their agent.
 
+A call that was answered and ended entirely while ctid could not see it (AMI link down, ctid
+restarting) left a marker in AstDB (``cti_answered/<call id>`` = ``<agent>:<end>``, written by
+cti-connect's h extension); the resync reads the family with one ``DBGetTree`` so such a call
+is recorded as answered, not as abandoned, then clears the family with ``DBDelTree``.
+
 On the first resync after start, agents' presence (who was logged in, ready or paused) is
 restored from the presence file; agents found on a call stay unavailable until it ends.
 """
@@ -23,6 +28,7 @@ from twisted.internet import defer
 from cti.domain import channel_vars as V
 from cti.domain.agent_state import AgentState
 from cti.domain.call_state import CallState
+from cti.net.ami_errors import AMIActionError
 from cti.services.calls import call_from_variables
 from cti.services.journal import from_entry
 
@@ -59,6 +65,26 @@ def parse_status(items) -> dict[str, ChannelView]:
     return out
 
 
+@dataclass(frozen=True)
+class AnsweredMarker:
+    agent_id: str
+    ended_at: float
+
+
+def parse_answered(items) -> dict[str, AnsweredMarker]:
+    """``Event: DBGetTreeResponse`` items of the cti_answered family → markers by call id."""
+    out: dict[str, AnsweredMarker] = {}
+    for msg in items:
+        call_id = (msg.get("Key") or "").rstrip("/").rsplit("/", 1)[-1]
+        agent, _, ended = (msg.get("Val") or "").partition(":")
+        try:
+            out[call_id] = AnsweredMarker(agent.strip(), float(ended))
+        except ValueError:
+            log.warning("resync: AstDB marker %r=%r unreadable: ignored", msg.get("Key"),
+                        msg.get("Val"))
+    return out
+
+
 class Resync:
     def __init__(self, tracker, agents, acd, presence, clock, journal=None):
         self._tracker = tracker
@@ -69,20 +95,61 @@ class Resync:
         self._clock = clock                       # IReactorTime
         self._first = True
         self.runs = 0
+        self.running = False
 
     @defer.inlineCallbacks
     def __call__(self, ami):
-        result = yield ami.send_action("Status", {"Variables": ",".join(V.RESYNC)})
-        channels = parse_status(getattr(result, "items", []))
-        self.reconcile(channels)
+        self.running = True
+        try:
+            result = yield ami.send_action("Status", {"Variables": ",".join(V.RESYNC)})
+            channels = parse_status(getattr(result, "items", []))
+            answered = yield self._read_markers(ami)
+            self.reconcile(channels, answered)
+            if answered:
+                yield self.clear_markers(ami)
+        finally:
+            self.running = False
 
-    def reconcile(self, channels: dict[str, ChannelView]) -> None:
+    def tidy(self, ami) -> None:
+        """Clear the markers of calls ctid saw end itself; a timer calls this, never while
+        the link is down or a resync (which must read them first) is under way."""
+        if ami.connected and not self.running:
+            self.clear_markers(ami)
+
+    @defer.inlineCallbacks
+    def _read_markers(self, ami):
+        try:
+            result = yield ami.send_action("DBGetTree", {"Family": V.ASTDB_ANSWERED})
+        except AMIActionError as exc:       # an Asterisk without DBGetTree, or no AstDB
+            log.warning("resync: answered-call markers unreadable (%s): calls that ended while "
+                        "ctid could not see them are recorded from what ctid knew", exc)
+            return {}
+        return parse_answered(getattr(result, "items", []))
+
+    @defer.inlineCallbacks
+    def clear_markers(self, ami):
+        """Delete the answered-call markers: after a resync has read them, and from time to
+        time while ctid sees every call end itself (they are only needed for calls it missed)."""
+        try:
+            yield ami.send_action("DBDelTree", {"Family": V.ASTDB_ANSWERED})
+        except AMIActionError as exc:
+            if "not found" not in str(exc).lower():
+                log.warning("resync: answered-call markers not cleared: %s", exc)
+
+    def reconcile(self, channels: dict[str, ChannelView],
+                  answered: dict[str, AnsweredMarker] | None = None) -> None:
         self.runs += 1
+        answered = answered or {}
         busy_agents: set[str] = set()
         journal = self._journal.take_recovered() if (self._first and self._journal) else {}
         for call in self._tracker.calls():
             view = channels.get(call.channel)
-            if view is None:
+            marker = answered.get(call.call_id)
+            if view is None and marker is not None:
+                self._tracker.settle_answered(call.call_id, marker.agent_id,
+                                              max(marker.ended_at, call.ring_started or 0.0,
+                                                  call.offered_at or 0.0))
+            elif view is None:
                 self._tracker.settle(call.call_id, "gone")
             elif view.context == V.CTX_WAIT:
                 self._tracker.settle(call.call_id, "waiting")
@@ -98,7 +165,14 @@ class Resync:
         for call_id, entry in journal.items():          # ended while ctid was down
             if self._tracker.get(call_id) is None:
                 call, state = from_entry(entry)
-                self._tracker.close_unseen(call, state)
+                marker, ended_at = answered.get(call_id), None
+                if marker is not None:                   # answered meanwhile: say so
+                    state = CallState.CONNECTED
+                    call.agent_id = call.agent_id or marker.agent_id or None
+                    call.answered_at = (call.answered_at or call.ring_started or call.offered_at
+                                        or marker.ended_at)
+                    ended_at = max(marker.ended_at, call.answered_at)
+                self._tracker.close_unseen(call, state, ended_at)
                 log.info("resync: call %s ended while ctid was down (%s)", call_id, state.value)
         if self._first:
             self._first = False

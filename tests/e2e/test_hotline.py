@@ -122,7 +122,9 @@ async def check(world: World, daemon, tmp_path) -> None:
         if call.name in world.answered:
             answer = world.answered[call.name]
             agent_id = world.seat_agent[answer.seat]
-            assert contact.disposition == "answered" and contact.agent_number == agent_id
+            assert contact.disposition == "answered" and contact.agent_number == agent_id, \
+                f"{contact.call_id} answered by {agent_id} recorded {contact.disposition} " \
+                f"with agent {contact.agent_number}:\n{world.describe(call)}"
             recordings = await daemon.db.run(recordings_for, call_id=contact.call_id)
             assert len(recordings) == 1, f"{contact.call_id}: {len(recordings)} recording rows"
             pops = [p for p in world.pops if p[0] == contact.call_id and p[1] == agent_id]

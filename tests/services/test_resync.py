@@ -108,3 +108,116 @@ def test_callers_in_the_fallback_queue_are_left_to_app_queue():
     view.context = "cti-fallback"
     resync.reconcile({view.name: view})
     assert tracker.get("c8").state is CallState.FALLBACK and connector.moved == []
+
+
+class Ended:
+    """A tracker observer keeping each call's state, answer and end when it is announced over."""
+
+    def __init__(self):
+        self.calls = {}
+
+    def call_changed(self, change):
+        if change.kind is CallEvent.HANGUP:
+            c = change.call
+            self.calls[c.call_id] = (c.state, c.agent_id, c.answered_at, c.ended_at)
+
+
+def offered_call(clock, tracker, agents, resync):
+    """c1 waits, goes to agent 1001 (Redirect sent), rings; then the AMI link drops."""
+    resync.reconcile({})                                   # the first resync: 1001 ready
+    view = waiting_view("PJSIP/trunk-1", "c1", 990.0)
+    resync.reconcile({view.name: view})
+    call = tracker.get("c1")
+    clock.advance(0.5)
+    tracker.handle(Message.of({"Event": "DialBegin", "Channel": call.channel,
+                               "DestChannel": "PJSIP/6001-00000001"}))
+    assert call.state is CallState.RINGING and call.agent_id == "1001"
+    return call
+
+
+def test_a_call_answered_and_ended_while_the_link_was_down_is_recorded_answered():
+    from cti.services.resync import AnsweredMarker
+    clock, tracker, agents, acd, connector, resync = world(presence={"1001": {"state": "ready"}})
+    ended = Ended()
+    tracker.subscribe(ended)
+    call = offered_call(clock, tracker, agents, resync)
+    rang_at = call.ring_started
+    clock.advance(30)
+    resync.reconcile({}, {"c1": AnsweredMarker("1001", 1015.0)})    # channel gone, marker left
+    assert ended.calls["c1"] == (CallState.ENDED, "1001", rang_at, 1015.0)
+    assert agents.get("1001").state is AgentState.AFTER_CALL_WORK
+
+
+def test_without_a_marker_a_call_gone_while_ringing_was_abandoned():
+    from cti.services.resync import AnsweredMarker
+    clock, tracker, agents, acd, connector, resync = world(presence={"1001": {"state": "ready"}})
+    ended = Ended()
+    tracker.subscribe(ended)
+    offered_call(clock, tracker, agents, resync)
+    clock.advance(30)
+    resync.reconcile({}, {"other": AnsweredMarker("1002", 1010.0)})
+    state, agent, answered_at, ended_at = ended.calls["c1"]
+    assert state is CallState.ABANDONED and answered_at is None and ended_at == clock.seconds()
+    assert agents.get("1001").state is AgentState.READY
+
+
+def test_a_journalled_ringing_call_with_a_marker_was_answered_while_ctid_was_down():
+    from cti.services.resync import AnsweredMarker
+    old = Call("c5", "PJSIP/trunk-5", "u5", "u5", "139", arrival=900.0)
+    for event in (CallEvent.ENQUEUE, CallEvent.OFFER, CallEvent.RING):
+        old.machine.fire(event)
+    old.agent_id, old.offered_at, old.ring_started = "1002", 950.0, 950.2
+    clock, tracker, agents, acd, connector, resync = world(journal=[to_entry(old)])
+    ended = Ended()
+    tracker.subscribe(ended)
+    resync.reconcile({}, {"c5": AnsweredMarker("1002", 953.0)})
+    assert ended.calls["c5"] == (CallState.ENDED, "1002", 950.2, 953.0)
+
+
+class MarkerAMI:
+    """Answers Status (no channels) and the AstDB actions as Asterisk does."""
+
+    def __init__(self, markers=None, tree_error=None):
+        self.markers, self.tree_error, self.sent = dict(markers or {}), tree_error, []
+        self.connected = True
+
+    def send_action(self, action, headers=None):
+        from cti.net.ami_errors import AMIActionError
+        from cti.protocol.ami_lists import ActionResult
+        self.sent.append(action)
+        ok = Message.of({"Response": "Success"})
+        if action == "DBGetTree":
+            if self.tree_error:
+                return defer.fail(AMIActionError(self.tree_error, ok))
+            return defer.succeed(ActionResult(ok, [
+                Message.of({"Event": "DBGetTreeResponse", "Key": f"/cti_answered/{k}", "Val": v})
+                for k, v in self.markers.items()]))
+        if action == "DBDelTree":
+            if not self.markers:
+                return defer.fail(AMIActionError("Database entry not found", ok))
+            self.markers.clear()
+            return defer.succeed(ok)
+        return defer.succeed(ActionResult(ok, []))
+
+
+def test_the_resync_reads_the_markers_then_clears_them():
+    clock, tracker, agents, acd, connector, resync = world(presence={"1001": {"state": "ready"}})
+    ami = MarkerAMI({"c1": "1001:1015", "bad": "1001:soon"})
+    resync(ami)
+    assert ami.sent == ["Status", "DBGetTree", "DBDelTree"] and ami.markers == {}
+    quiet = MarkerAMI()
+    resync(quiet)
+    assert quiet.sent == ["Status", "DBGetTree"]           # nothing to clear
+    resync.tidy(quiet)                                     # the timer: "not found" is fine
+    assert quiet.sent[-1] == "DBDelTree"
+    quiet.connected = False
+    resync.tidy(quiet)
+    assert quiet.sent.count("DBDelTree") == 1
+
+
+def test_an_asterisk_without_dbgettree_still_resyncs():
+    clock, tracker, agents, acd, connector, resync = world(presence={"1001": {"state": "ready"}})
+    ami = MarkerAMI(tree_error="Invalid/unknown command: DBGetTree.")
+    resync(ami)
+    assert ami.sent == ["Status", "DBGetTree"] and resync.runs == 1
+    assert agents.get("1001").state is AgentState.READY
