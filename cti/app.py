@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import logging
 import os
-import secrets
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -27,7 +26,7 @@ from cti.net.push_server import PushHub, make_factory
 from cti.services import agi_routes
 from cti.services.acd import ACDService, AMIConnector
 from cti.services.agents import Agent, AgentService
-from cti.services.auth import Principal, TokenStore
+from cti.services.auth import Principal, TokenStore, new_token
 from cti.services.calls import CallTracker
 from cti.services.control import ControlPanel
 from cti.services.desktops import DesktopGate
@@ -220,7 +219,7 @@ def _admin_token(config: dict, var: Path) -> str:
     token = config["api"]["token"]
     if token:
         return token
-    token = secrets.token_urlsafe(24)
+    token = new_token(24)
     path = var / "ctid-api-token"
     fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
     with os.fdopen(fd, "w") as out:

@@ -13,6 +13,12 @@ from typing import Callable
 ROLES = ("agent", "supervisor", "admin")
 
 
+def new_token(nbytes: int = 32) -> str:
+    """A random bearer token of hex digits: never starts with ``-`` (which a command line
+    would take for an option, as ``token_urlsafe`` does once in 64) and needs no quoting."""
+    return secrets.token_hex(nbytes)
+
+
 @dataclass(frozen=True)
 class Principal:
     user: str
@@ -40,7 +46,7 @@ class TokenStore:
         now = self._clock()
         for stale in [t for t, (_, expires) in self._tokens.items() if expires <= now]:
             del self._tokens[stale]
-        token = secrets.token_urlsafe(32)
+        token = new_token()
         self._tokens[token] = (principal, self._clock() + self._lifetime)
         return token
 

@@ -113,3 +113,13 @@ async def test_login_checks_the_password_off_the_reactor(daemon):
 def test_unreachable_ctid_exits_3(capsys):
     code = ctictl(["--url", f"http://127.0.0.1:{free_port()}", "status"])
     assert code == 3 and "not reachable" in capsys.readouterr().err
+
+
+def test_tokens_never_look_like_options():
+    # `ctictl --token -xyz...` is an argparse error; a url-safe token starts with "-" 1 in 64.
+    from cti.services.auth import TokenStore, new_token
+    store = TokenStore(lambda: 0.0)
+    tokens = [store.issue(Principal("root", "admin")) for _ in range(300)]
+    tokens += [new_token(24) for _ in range(300)]
+    assert all(t[0].isalnum() and t.isalnum() for t in tokens)
+    assert len(set(tokens)) == len(tokens) and min(map(len, tokens)) >= 48
