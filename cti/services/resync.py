@@ -28,7 +28,7 @@ from twisted.internet import defer
 from cti.domain import channel_vars as V
 from cti.domain.agent_state import AgentState
 from cti.domain.call_state import CallState
-from cti.net.ami_errors import AMIActionError
+from cti.net.ami_errors import AMIActionError, AMIError
 from cti.services.calls import call_from_variables
 from cti.services.journal import from_entry
 
@@ -120,7 +120,7 @@ class Resync:
     def _read_markers(self, ami):
         try:
             result = yield ami.send_action("DBGetTree", {"Family": V.ASTDB_ANSWERED})
-        except AMIActionError as exc:       # an Asterisk without DBGetTree, or no AstDB
+        except AMIError as exc:     # an Asterisk without DBGetTree, no AstDB, a timeout...
             log.warning("resync: answered-call markers unreadable (%s): calls that ended while "
                         "ctid could not see them are recorded from what ctid knew", exc)
             return {}
@@ -132,8 +132,8 @@ class Resync:
         time while ctid sees every call end itself (they are only needed for calls it missed)."""
         try:
             yield ami.send_action("DBDelTree", {"Family": V.ASTDB_ANSWERED})
-        except AMIActionError as exc:
-            if "not found" not in str(exc).lower():
+        except AMIError as exc:
+            if not (isinstance(exc, AMIActionError) and "not found" in str(exc).lower()):
                 log.warning("resync: answered-call markers not cleared: %s", exc)
 
     def reconcile(self, channels: dict[str, ChannelView],

@@ -180,6 +180,7 @@ class MarkerAMI:
     def __init__(self, markers=None, tree_error=None):
         self.markers, self.tree_error, self.sent = dict(markers or {}), tree_error, []
         self.connected = True
+        self.error_class = None
 
     def send_action(self, action, headers=None):
         from cti.net.ami_errors import AMIActionError
@@ -187,6 +188,8 @@ class MarkerAMI:
         self.sent.append(action)
         ok = Message.of({"Response": "Success"})
         if action == "DBGetTree":
+            if self.error_class:
+                return defer.fail(self.error_class("DBGetTree", "ctid-1", 10.0))
             if self.tree_error:
                 return defer.fail(AMIActionError(self.tree_error, ok))
             return defer.succeed(ActionResult(ok, [
@@ -215,9 +218,14 @@ def test_the_resync_reads_the_markers_then_clears_them():
     assert quiet.sent.count("DBDelTree") == 1
 
 
-def test_an_asterisk_without_dbgettree_still_resyncs():
+@pytest.mark.parametrize("error", ["Invalid/unknown command: DBGetTree.", "timeout"])
+def test_the_resync_goes_on_when_the_markers_cannot_be_read(error):
+    from cti.net.ami_errors import AMITimeout
     clock, tracker, agents, acd, connector, resync = world(presence={"1001": {"state": "ready"}})
-    ami = MarkerAMI(tree_error="Invalid/unknown command: DBGetTree.")
-    resync(ami)
-    assert ami.sent == ["Status", "DBGetTree"] and resync.runs == 1
+    ami = MarkerAMI(tree_error=error)
+    if error == "timeout":
+        ami.error_class = AMITimeout
+    d = resync(ami)
+    assert d.called and not isinstance(d.result, Exception) and d.result is None
+    assert ami.sent == ["Status", "DBGetTree"] and resync.runs == 1 and not resync.running
     assert agents.get("1001").state is AgentState.READY
