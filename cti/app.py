@@ -160,7 +160,7 @@ def build(config: dict[str, Any], reactor) -> Daemon:
         d = db.run(authenticate, user, password)
         return d.addCallback(lambda info: None if info is None else Principal(
             info.username, info.role, agent_id=info.agent_number,
-            teams=_teams_of(agents, info.agent_number)))
+            teams=_teams_of(agents, info)))
 
     panel = ControlPanel(agents=agents, tracker=tracker, acd=acd, tokens=tokens, clock=clock,
                          authenticate_user=authenticate_user,
@@ -187,9 +187,10 @@ def open_database(config: dict[str, Any], reactor) -> Database:
     return db
 
 
-def _teams_of(agents: AgentService, agent_number: str | None) -> frozenset[str]:
-    agent = agents.find(agent_number) if agent_number else None
-    return frozenset({agent.team}) if agent else frozenset()
+def _teams_of(agents: AgentService, info) -> frozenset[str]:
+    """A user's teams: their own agent's, plus those they supervise (``supervised_teams``)."""
+    agent = agents.find(info.agent_number) if info.agent_number else None
+    return frozenset(info.teams) | ({agent.team} if agent else set())
 
 
 def _desktop_requests(agents: AgentService):

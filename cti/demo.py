@@ -65,7 +65,8 @@ def seed(db: Database, agents: int, rng: random.Random) -> dict[str, list[str]]:
             for skill in SKILLS:
                 set_skill(session, number, skill, rng.randint(4, 10))
             add_user(session, f"agent{number}", "demo", "agent", agent_number=number)
-        add_user(session, "supervisor", "demo", "supervisor", agent_number="1001")
+        add_user(session, "supervisor", "demo", "supervisor", agent_number="1001",
+                 teams=("red", "blue"))
         for n in range(400):
             tier = rng.choices(list(TIER_MIX), weights=list(TIER_MIX.values()))[0]
             phone = f"138{n:08d}"

@@ -124,6 +124,17 @@ class User(Base):
     active: Mapped[bool] = mapped_column(Boolean, default=True)
 
 
+class SupervisedTeam(Base):
+    """A team a supervisor watches (their own agent's team counts without a row)."""
+
+    __tablename__ = "supervised_teams"
+
+    user_id: Mapped[int] = mapped_column(
+        ForeignKey("users.id", ondelete="CASCADE"), primary_key=True
+    )
+    team: Mapped[str] = mapped_column(String(40), primary_key=True)
+
+
 class Contact(Base):
     """One row per call, keyed by the call id ctid gave it (`CTI_CALL_ID`)."""
 

@@ -29,6 +29,8 @@ async def daemon(tmp_path):
         add_agent(session, "1001", "Alice", "PJSIP/6001", "pw", team="red")
         add_agent(session, "1002", "Bob", "PJSIP/6002", "pw", team="blue")
         add_user(session, "alice", "secret-pw", "agent", agent_number="1001")
+        add_agent(session, "1003", "Carol", "PJSIP/6003", "pw", team="green")
+        add_user(session, "sue", "sup-pw", "supervisor", teams=("red", "green"))   # no agent
     db.run_blocking(seed)
     db.engine.dispose()
     d = app.build(config, reactor)
@@ -53,12 +55,12 @@ async def test_tables_and_json(daemon, capsys):
     assert lines[0].split()[:3] == ["AGENT_ID", "NAME", "STATE"]
     assert any(line.startswith("1001") and "logged-out" in line for line in lines)
     code, out, _ = (await run(daemon, capsys, "agents", "--json"))
-    assert {a["agent_id"] for a in json.loads(out)} == {"1001", "1002"}
+    assert {a["agent_id"] for a in json.loads(out)} == {"1001", "1002", "1003"}
     code, out, _ = (await run(daemon, capsys, "queue"))
     assert (code, out.strip()) == (0, "(none)")
     code, out, _ = (await run(daemon, capsys, "status", "--json"))
     status = json.loads(out)
-    assert status["agents"] == {"logged-out": 2} and status["waiting"] == 0
+    assert status["agents"] == {"logged-out": 3} and status["waiting"] == 0
 
 
 @pytest_twisted.ensureDeferred
@@ -104,6 +106,15 @@ async def test_login_checks_the_password_off_the_reactor(daemon):
     status, body = await threads.deferToThread(post, {"user": "alice", "password": "secret-pw"})
     assert status == 200 and body["role"] == "agent" and body["agent_id"] == "1001"
     assert daemon.tokens.authenticate(body["token"]).agent_id == "1001"
+    # A supervisor with no agent of their own sees the teams they supervise, and only those.
+    status, body = await threads.deferToThread(post, {"user": "sue", "password": "sup-pw"})
+    assert status == 200 and body["role"] == "supervisor"
+    assert daemon.tokens.authenticate(body["token"]).teams == frozenset({"red", "green"})
+    seen = await threads.deferToThread(lambda: json.loads(urllib.request.urlopen(
+        urllib.request.Request(url.replace("/login", "/agents"),
+                               headers={"authorization": f"Bearer {body['token']}"}),
+        timeout=5).read()))
+    assert sorted(a["agent_id"] for a in seen) == ["1001", "1003"]          # red, green; not blue
     status, body = await threads.deferToThread(post, {"user": "alice", "password": "nope"})
     assert status == 401 and body["error"]["code"] == "bad-credentials"
     status, body = await threads.deferToThread(post, ["not", "an", "object"])

@@ -104,6 +104,11 @@ def test_users_authenticate_with_their_role(run):
     assert run(agents.authenticate, "alice", "pw-a").agent_number == "6001"
     assert run(agents.authenticate, "sup", "pw-s").role == "supervisor"
     assert run(agents.authenticate, "sup", "pw-a") is None
+    run(agents.add_user, "lead", "pw-l", "supervisor", teams=("red", "blue", "red"))
+    assert run(agents.authenticate, "lead", "pw-l").teams == ("blue", "red")
+    assert run(agents.authenticate, "alice", "pw-a").teams == ()
+    with pytest.raises(ValueError):
+        run(agents.add_user, "a2", "pw", "agent", teams=("red",))
     assert run(agents.authenticate, "nobody", "pw-a") is None
     with pytest.raises(ValueError):
         run(agents.add_user, "x", "pw", "root")

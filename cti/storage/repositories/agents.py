@@ -7,7 +7,8 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session, selectinload
 
 from cti.storage.db import Conflict, NotFound
-from cti.storage.models import AGENT_GROUPS, USER_ROLES, Agent, AgentSkill, Skill, User
+from cti.storage.models import (AGENT_GROUPS, USER_ROLES, Agent, AgentSkill, Skill,
+                               SupervisedTeam, User)
 from cti.storage.passwords import hash_password, verify_password
 
 
@@ -30,6 +31,7 @@ class UserInfo:
     role: str
     agent_number: str | None
     active: bool
+    teams: tuple[str, ...] = ()        # supervised teams (a supervisor's), sorted
 
 
 def _info(agent: Agent) -> AgentInfo:
@@ -120,9 +122,12 @@ def agents_with_skill(session: Session, skill_name: str) -> list[tuple[str, int]
 
 
 def add_user(session: Session, username: str, password: str, role: str, *,
-             agent_number: str | None = None) -> UserInfo:
+             agent_number: str | None = None, teams: tuple[str, ...] = ()) -> UserInfo:
+    """``teams``: the teams a supervisor watches (only supervisors may have them)."""
     if role not in USER_ROLES:
         raise ValueError(f"role {role!r} is not one of {USER_ROLES}")
+    if teams and role != "supervisor":
+        raise ValueError(f"only a supervisor watches teams, not a user with role {role!r}")
     if session.scalar(select(User.id).where(User.username == username)) is not None:
         raise Conflict(f"user {username} exists")
     agent_id = _load(session, agent_number).id if agent_number else None
@@ -130,7 +135,9 @@ def add_user(session: Session, username: str, password: str, role: str, *,
                 agent_id=agent_id, active=True)
     session.add(user)
     session.flush()
-    return UserInfo(user.id, username, role, agent_number, True)
+    session.add_all(SupervisedTeam(user_id=user.id, team=team) for team in sorted(set(teams)))
+    session.flush()
+    return UserInfo(user.id, username, role, agent_number, True, tuple(sorted(set(teams))))
 
 
 def authenticate(session: Session, username: str, password: str) -> UserInfo | None:
@@ -142,4 +149,6 @@ def authenticate(session: Session, username: str, password: str) -> UserInfo | N
     if row is None or not verify_password(password, row[0].password_hash):
         return None
     user, agent_number = row
-    return UserInfo(user.id, user.username, user.role, agent_number, user.active)
+    teams = session.scalars(select(SupervisedTeam.team).where(SupervisedTeam.user_id == user.id)
+                            .order_by(SupervisedTeam.team)).all()
+    return UserInfo(user.id, user.username, user.role, agent_number, user.active, tuple(teams))
