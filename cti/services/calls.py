@@ -60,6 +60,15 @@ class Call:
         end = self.answered_at or self.ended_at or now
         return max(0.0, end - (self.arrival or self.created))
 
+    def answered_unseen(self, agent_id: str, ended_at: float) -> float:
+        """Fill in an answer ctid did not see (the dialplan's marker says ``agent_id`` took
+        the call, which ended at ``ended_at``). When it was answered is not known: the last
+        moment ctid knew of (its ring, else its offer) stands in. Returns the end, never
+        before that answer (the marker's end is whole seconds)."""
+        self.agent_id = self.agent_id or agent_id or None
+        self.answered_at = self.answered_at or self.ring_started or self.offered_at or ended_at
+        return max(ended_at, self.answered_at)
+
 
 # Why a no-answer takes the agent out (not-ready, with this reason): the Dial statuses of a
 # ring not answered (RONA), and a Redirect Asterisk refused (the agent goes not-ready rather
@@ -239,14 +248,12 @@ class CallTracker:
 
     def settle_answered(self, call_id: str, agent_id: str, ended_at: float) -> None:
         """The call's channel is gone and the dialplan's marker says it was answered by
-        ``agent_id`` and ended at ``ended_at``, all while ctid could not see it. When it was
-        answered is not known: the last moment ctid knew of (its ring, or its offer) stands in."""
+        ``agent_id`` and ended at ``ended_at``, all while ctid could not see it."""
         call = self._calls.get(call_id)
         if call is None:
             return
         if call.state in (CallState.OFFERED, CallState.RINGING):
-            call.agent_id = call.agent_id or agent_id or None
-            call.answered_at = call.ring_started or call.offered_at or ended_at
+            ended_at = call.answered_unseen(agent_id, ended_at)
             self._move(call, CallEvent.ANSWER, call.agent_id, "resync")
         self._on_hangup(Message.of({"Event": "Hangup", "Channel": call.channel, "Cause": "resync"}),
                         at=ended_at)

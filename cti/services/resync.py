@@ -146,9 +146,7 @@ class Resync:
             view = channels.get(call.channel)
             marker = answered.get(call.call_id)
             if view is None and marker is not None:
-                self._tracker.settle_answered(call.call_id, marker.agent_id,
-                                              max(marker.ended_at, call.ring_started or 0.0,
-                                                  call.offered_at or 0.0))
+                self._tracker.settle_answered(call.call_id, marker.agent_id, marker.ended_at)
             elif view is None:
                 self._tracker.settle(call.call_id, "gone")
             elif view.context == V.CTX_WAIT:
@@ -168,10 +166,7 @@ class Resync:
                 marker, ended_at = answered.get(call_id), None
                 if marker is not None:                   # answered meanwhile: say so
                     state = CallState.CONNECTED
-                    call.agent_id = call.agent_id or marker.agent_id or None
-                    call.answered_at = (call.answered_at or call.ring_started or call.offered_at
-                                        or marker.ended_at)
-                    ended_at = max(marker.ended_at, call.answered_at)
+                    ended_at = call.answered_unseen(marker.agent_id, marker.ended_at)
                 self._tracker.close_unseen(call, state, ended_at)
                 log.info("resync: call %s ended while ctid was down (%s)", call_id, state.value)
         if self._first:

@@ -229,3 +229,14 @@ def test_the_resync_goes_on_when_the_markers_cannot_be_read(error):
     assert d.called and not isinstance(d.result, Exception) and d.result is None
     assert ami.sent == ["Status", "DBGetTree"] and resync.runs == 1 and not resync.running
     assert agents.get("1001").state is AgentState.READY
+
+
+def test_a_marker_end_in_whole_seconds_never_lands_before_the_stand_in_answer():
+    from cti.services.resync import AnsweredMarker
+    clock, tracker, agents, acd, connector, resync = world(presence={"1001": {"state": "ready"}})
+    ended = Ended()
+    tracker.subscribe(ended)
+    call = offered_call(clock, tracker, agents, resync)         # rings at 1000.5
+    resync.reconcile({}, {"c1": AnsweredMarker("1001", 1000.0)})   # EPOCH floored the end
+    state, agent, answered_at, ended_at = ended.calls["c1"]
+    assert state is CallState.ENDED and answered_at == call.ring_started == ended_at
