@@ -21,6 +21,21 @@ REC_STARTED = "CTI_REC_STARTED"  # "1" once MixMonitor ran for this call
 # Variables ctid reads back from a waiting channel when it resynchronises with the PBX.
 RESYNC = (CALL_ID, ARRIVAL, CUSTOMER_ID, TIER, SKILL, PRIORITY, LANGUAGE, IVR_PATH, AGENT, TARGET)
 
+
+# How Asterisk reports a variable that is not set on the channel: the ``Status`` action with
+# ``Variables:`` prints ``NAME=(null)`` (manager.c formats a NULL), AMI ``Getvar`` an empty
+# ``Value:``, AGI ``GET VARIABLE`` ``200 result=0`` (None here). All mean the same: unset.
+UNSET_SPELLINGS = ("", "(null)")
+
+
+def value_of(raw: str | None) -> str | None:
+    """A channel variable's value as ctid should read it: None when Asterisk says unset."""
+    if raw is None:
+        return None
+    value = raw.strip()
+    return None if value in UNSET_SPELLINGS else value
+
+
 # Dialplan contexts.
 CTX_INBOUND = "cti-inbound"
 CTX_WAIT = "cti-wait"

@@ -82,16 +82,33 @@ STALE_OFFER_SECONDS = 5.0
 
 
 def call_from_variables(call_id: str, channel: str, uniqueid: str, linkedid: str,
-                        caller_number: str, variables: dict[str, str | None], now: float) -> Call:
-    """A call rebuilt from the CTI_* variables ctid left on its channel (restart, adoption)."""
-    v = variables
+                        caller_number: str, variables: dict[str, str | None], now: float, *,
+                        tiers=None, skills=None, default_skill: str = "general") -> Call:
+    """A call rebuilt from the CTI_* variables ctid left on its channel (restart, adoption).
+
+    A variable Asterisk reports unset (``(null)`` from ``Status``, empty, None) is unset here.
+    With ``tiers`` (a :class:`~cti.domain.tiers.TierTable`) and ``skills`` (the skills someone
+    can take), a tier or skill ctid does not know (changed configuration, a channel written by
+    hand) is replaced by the lowest tier and ``default_skill``, with a warning: the caller is
+    still served, and no call the router refuses is left in the tracker."""
+    v = {name: V.value_of(value) for name, value in variables.items()}
     try:
         arrival = float(v.get(V.ARRIVAL) or now)
     except ValueError:
         arrival = now
+    tier = v.get(V.TIER) or (tiers.names[-1] if tiers is not None else "standard")
+    if tiers is not None and tier not in tiers:
+        log.warning("call %s: unknown tier %r on %s: taken as %s", call_id, tier, channel,
+                    tiers.names[-1])
+        tier = tiers.names[-1]
+    skill = v.get(V.SKILL) or default_skill
+    if skills is not None and skill not in skills:
+        log.warning("call %s: unknown skill %r on %s: taken as %s", call_id, skill, channel,
+                    default_skill)
+        skill = default_skill
     return Call(call_id=call_id, channel=channel, uniqueid=uniqueid, linkedid=linkedid or uniqueid,
                 caller_number=caller_number, customer_id=v.get(V.CUSTOMER_ID) or None,
-                tier=v.get(V.TIER) or "standard", skill=v.get(V.SKILL) or "general",
+                tier=tier, skill=skill,
                 language=v.get(V.LANGUAGE) or "zh", ivr_path=v.get(V.IVR_PATH) or "",
                 created=arrival, arrival=arrival)
 

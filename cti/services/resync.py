@@ -56,9 +56,10 @@ def parse_status(items) -> dict[str, ChannelView]:
             continue
         variables = {}
         for entry in msg.getall("Variable"):
-            key, sep, value = entry.partition("=")
-            if sep:
-                variables[key] = value
+            key, sep, raw = entry.partition("=")
+            value = V.value_of(raw) if sep else None
+            if value is not None:               # "NAME=(null)": not set on this channel
+                variables[key.strip()] = value
         out[name] = ChannelView(name, msg.get("Context", ""), msg.get("Application", ""),
                                 bool(msg.get("BridgeID")), msg.get("Uniqueid", ""),
                                 msg.get("Linkedid", ""), msg.get("CallerIDNum", ""), variables)
@@ -154,7 +155,7 @@ class Resync:
             elif view.bridged:
                 self._tracker.settle(call.call_id, "bridged")
         for view in channels.values():
-            call_id = view.variables.get(V.CALL_ID)
+            call_id = V.value_of(view.variables.get(V.CALL_ID))
             if not call_id or self._tracker.get(call_id) is not None:
                 continue
             agent = self._rebuild(call_id, view, journal.pop(call_id, None))
@@ -178,7 +179,9 @@ class Resync:
     def _rebuild(self, call_id: str, view: ChannelView, entry: dict | None) -> str | None:
         v = view.variables
         call = call_from_variables(call_id, view.name, view.uniqueid, view.linkedid,
-                                   view.caller_number, v, self._clock.seconds())
+                                   view.caller_number, v, self._clock.seconds(),
+                                   tiers=self._acd.router.config.tiers,
+                                   skills=self._known_skills())
         if entry is not None:       # what only ctid knew; the channel's variables are fresher
             known, _ = from_entry(entry)
             call.created = known.created or call.created
@@ -210,6 +213,14 @@ class Resync:
         log.info("resync: call %s back in line (waited %.0f s)", call_id,
                  self._clock.seconds() - call.arrival)
         return None
+
+    def _known_skills(self) -> set[str]:
+        """Skills some agent of this ctid has, and the default: anything else would wait
+        forever in a queue nobody serves."""
+        skills = {"general"}
+        for agent in self._agents.all():
+            skills.update(agent.skills)
+        return skills
 
     def _restore_presence(self, busy_agents: set[str]) -> None:
         for agent_id, entry in self._presence.load().items():

@@ -240,3 +240,93 @@ def test_a_marker_end_in_whole_seconds_never_lands_before_the_stand_in_answer():
     resync.reconcile({}, {"c1": AnsweredMarker("1001", 1000.0)})   # EPOCH floored the end
     state, agent, answered_at, ended_at = ended.calls["c1"]
     assert state is CallState.ENDED and answered_at == call.ring_started == ended_at
+
+
+# -- what a real Asterisk prints for an unset variable ---------------------------------------------
+
+def status_result(raw: bytes):
+    """The bytes of a Status reply, as a real Asterisk 22 sends them, through ctid's parser."""
+    from cti.protocol.ami import AMIParser
+    from cti.protocol.ami_lists import EventListCollector
+    collector, out = EventListCollector(), []
+    for item in AMIParser(expect_banner=False).feed(raw):
+        out.extend(collector.feed(item))
+    return out[-1]
+
+
+def status_block(channel, uniqueid, context, app, variables):
+    lines = [b"Event: Status", b"Privilege: Call", b"Channel: " + channel.encode(),
+             b"ChannelState: 6", b"ChannelStateDesc: Up", b"CallerIDNum: 13800000001",
+             b"Context: " + context.encode(), b"Exten: s", b"Priority: 2",
+             b"Uniqueid: " + uniqueid.encode(), b"Linkedid: 1795360169.0", b"BridgeID: ",
+             b"Application: " + app.encode()]
+    lines += [b"Variable: " + v.encode() for v in variables]
+    lines += [b"Seconds: 12", b"ActionID: ctid-7"]
+    return b"\r\n".join(lines) + b"\r\n\r\n"
+
+
+def unset(names=("CTI_CALL_ID", "CTI_ARRIVAL", "CTI_CUSTOMER_ID", "CTI_TIER", "CTI_SKILL",
+                 "CTI_PRIORITY", "CTI_LANG", "CTI_IVR_PATH", "CTI_AGENT", "CTI_TARGET")):
+    return [f"{n}=(null)" for n in names]
+
+
+def local_pair_status(caller_vars):
+    """A caller on a Local pair waiting in cti-wait; the other half carries no CTI_* at all."""
+    return (b"Response: Success\r\nActionID: ctid-7\r\nEventList: start\r\n"
+            b"Message: Channel status will follow\r\n\r\n"
+            + status_block("Local/103@callers-00000000;1", "1795360169.0", "callers", "Dial",
+                           unset())
+            + status_block("Local/103@callers-00000000;2", "1795360169.1", "cti-wait",
+                           "MusicOnHold", caller_vars)
+            + b"Event: StatusComplete\r\nActionID: ctid-7\r\nEventList: Complete\r\n"
+              b"ListItems: 2\r\nItems: 2\r\n\r\n")
+
+
+class StatusAMI(MarkerAMI):
+    def __init__(self, raw):
+        super().__init__()
+        self.raw = raw
+
+    def send_action(self, action, headers=None):
+        if action == "Status":
+            self.sent.append(action)
+            return defer.succeed(status_result(self.raw))
+        return super().send_action(action, headers)
+
+
+def test_null_variables_of_the_other_half_of_a_local_pair_make_no_phantom_call():
+    clock, tracker, agents, acd, connector, resync = world(presence={"1001": {"state": "ready"}})
+    ended = Ended()
+    tracker.subscribe(ended)
+    caller = ["CTI_CALL_ID=cti-1795360169.1", "CTI_ARRIVAL=990.000", "CTI_CUSTOMER_ID=(null)",
+              "CTI_TIER=gold", "CTI_SKILL=general", "CTI_PRIORITY=8", "CTI_LANG=zh",
+              "CTI_IVR_PATH=vip", "CTI_AGENT=(null)", "CTI_TARGET=(null)"]
+    resync(StatusAMI(local_pair_status(caller)))
+    assert [c.call_id for c in tracker.calls()] == ["cti-1795360169.1"]
+    call = tracker.get("cti-1795360169.1")
+    assert call.customer_id is None and call.tier == "gold"
+    assert connector.moved == [("cti-1795360169.1", "1001")]      # the real caller is served
+    tracker.handle(Message.of({"Event": "Hangup", "Channel": "Local/103@callers-00000000;1"}))
+    assert ended.calls == {}                                       # no bogus abandon
+
+
+def test_a_caller_whose_tier_and_skill_are_null_waits_in_the_lowest_tier():
+    clock, tracker, agents, acd, connector, resync = world()
+    caller = ["CTI_CALL_ID=cti-1795360169.1", "CTI_ARRIVAL=990.000"] + unset(
+        ("CTI_CUSTOMER_ID", "CTI_TIER", "CTI_SKILL", "CTI_PRIORITY", "CTI_LANG",
+         "CTI_IVR_PATH", "CTI_AGENT", "CTI_TARGET"))
+    resync(StatusAMI(local_pair_status(caller)))
+    call = tracker.get("cti-1795360169.1")
+    assert (call.tier, call.skill) == (acd.router.config.tiers.names[-1], "general")
+    assert acd.router.call_status(call.call_id).value == "waiting"
+    assert acd.position(call.call_id) == 1
+
+
+@pytest.mark.parametrize("tier,skill", [("diamond", "general"), ("gold", "astrology")])
+def test_an_unknown_tier_or_skill_on_a_channel_still_queues_the_caller(tier, skill):
+    clock, tracker, agents, acd, connector, resync = world()
+    caller = ["CTI_CALL_ID=cti-9", "CTI_ARRIVAL=990.000", f"CTI_TIER={tier}",
+              f"CTI_SKILL={skill}"]
+    resync(StatusAMI(local_pair_status(caller)))
+    assert [c.call_id for c in tracker.calls()] == ["cti-9"]
+    assert acd.position("cti-9") == 1                    # the router knows it: no phantom
