@@ -110,8 +110,10 @@ def build(config: dict[str, Any], reactor) -> Daemon:
                     reactor=reactor)
     connector = AMIConnector(ami.send_action, ready=lambda: ami.connected)
     acd = ACDService(router, tracker, agents, connector, listeners=[screenpop])
+    journal = CallJournal(tracker, var / "ctid-calls.json", reactor)
     records = CallRecords(outbox.submit, queue_log, acd.position, clock,
-                          recordings_dir=config["recordings"]["directory"])
+                          recordings_dir=config["recordings"]["directory"],
+                          entered_before=journal.was_queued)
     presence = PresenceStore(var / "ctid-agents.json")
     tracker.subscribe(agents)
     tracker.subscribe(acd)
@@ -119,7 +121,6 @@ def build(config: dict[str, Any], reactor) -> Daemon:
     agents.subscribe(acd)
     agents.subscribe(records)
     agents.subscribe(presence)
-    journal = CallJournal(tracker, var / "ctid-calls.json", reactor)
     tracker.subscribe(journal)
     resync = Resync(tracker, agents, acd, presence, reactor, journal)
     ami.add_listener({name: tracker.handle for name in tracker.EVENTS})

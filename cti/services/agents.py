@@ -40,6 +40,7 @@ class Agent:
     idle_since: float = 0.0                # when the agent last became ready
     call_id: str | None = None             # the call the agent is reserved for / talking on
     calls_handled: int = 0
+    wrap_up_until: float | None = None     # when after-call work ends by itself
 
     @property
     def state(self) -> AgentState:
@@ -68,7 +69,7 @@ class AgentService:
         self._agents = {a.agent_id: a for a in agents}
         self._hold = hold          # a reason to keep an agent who would be ready not-ready
         self._clock = clock                      # IReactorTime
-        self._wrap_up = wrap_up_seconds
+        self._wrap_up = self.wrap_up_seconds = wrap_up_seconds
         self._timers: dict[str, object] = {}
         self._observers: list[AgentObserver] = []
 
@@ -116,6 +117,18 @@ class AgentService:
             agent.idle_since = self._clock.seconds()
         return agent
 
+    def restore_wrap_up(self, agent_id: str, until: float) -> Agent:
+        """Put an agent back in the after-call work a restart interrupted, for what is left
+        of it (ready at once if it is over); no checks, no announcement."""
+        agent = self.get(agent_id)
+        agent.call_id = None
+        now = self._clock.seconds()
+        if until <= now:
+            return self.restore(agent_id, AgentState.READY)
+        agent.machine = AgentMachine(AgentState.AFTER_CALL_WORK)
+        self._start_wrap_up(agent, until - now)
+        return agent
+
     # -- the ACD's reservation -----------------------------------------------------------------
     def reserve(self, agent_id: str, call_id: str) -> Agent:
         agent = self.get(agent_id)
@@ -152,9 +165,9 @@ class AgentService:
         elif kind is CallEvent.HANGUP:
             if agent.state is AgentState.BUSY:
                 agent.calls_handled += 1
+                agent.wrap_up_until = self._clock.seconds() + self._wrap_up
                 self._fire(agent, AgentEvent.HANGUP)
-                self._timers[agent.agent_id] = self._clock.callLater(
-                    self._wrap_up, self._wrap_up_done, agent.agent_id)
+                self._start_wrap_up(agent, self._wrap_up)
             elif agent.machine.can(AgentEvent.RELEASE):      # the caller left while it rang
                 self._fire(agent, AgentEvent.RELEASE)
             agent.call_id = None
@@ -168,6 +181,12 @@ class AgentService:
             self._cancel_timer(agent_id)
         self._fire(agent, event, **kw)
         return agent
+
+    def _start_wrap_up(self, agent: Agent, seconds: float) -> None:
+        self._cancel_timer(agent.agent_id)
+        agent.wrap_up_until = self._clock.seconds() + seconds
+        self._timers[agent.agent_id] = self._clock.callLater(
+            seconds, self._wrap_up_done, agent.agent_id)
 
     def _wrap_up_done(self, agent_id: str) -> None:
         self._timers.pop(agent_id, None)

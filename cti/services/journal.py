@@ -9,7 +9,9 @@ knows more than the channel variables (when it was offered and answered, the cus
 
 A call that ends between two saves is appended at once to a small side file (``<journal>.ended``,
 one call id a line), so a crash just after a call ended cannot make the next run record that
-call a second time, with a made-up end; each save starts the side file afresh.
+call a second time, with a made-up end; each save starts the side file afresh. Likewise a
+call that enters the queue is noted at once in ``<journal>.queued``, so the next run knows
+its ``ENTERQUEUE`` line is written and does not write a second one for a caller it re-queues.
 """
 from __future__ import annotations
 
@@ -49,19 +51,29 @@ class CallJournal(service.MultiService):
         self._tracker = tracker
         self._path = path
         self._ended_path = path.with_name(path.name + ".ended")
+        self._queued_path = path.with_name(path.name + ".queued")
         self._recovered: dict[str, dict] = {}
+        self._recovered_queued: set[str] = set()
+        self._noted_queued: set[str] = set()       # noted once: later saves carry the state
         ticker = internet.TimerService(every, self.save)
         ticker.clock = clock
         ticker.setServiceParent(self)
 
     def startService(self):
         self._recovered = self.load()           # before the first save overwrites the file
+        self._recovered_queued = set(_ids(self._queued_path)) | {
+            call_id for call_id, entry in self._recovered.items()
+            if entry.get("state", CallState.IVR.value) != CallState.IVR.value}
         super().startService()
 
     def take_recovered(self) -> dict[str, dict]:
         """The previous run's live calls, once (for the first resync)."""
         recovered, self._recovered = self._recovered, {}
         return recovered
+
+    def was_queued(self, call_id: str) -> bool:
+        """Whether the previous run saw the call enter the queue (its ENTERQUEUE is written)."""
+        return call_id in self._recovered_queued
 
     def load(self) -> dict[str, dict]:
         """The saved live calls, less those noted as ended since."""
@@ -73,14 +85,7 @@ class CallJournal(service.MultiService):
         except (OSError, ValueError, TypeError, KeyError) as exc:
             log.error("call journal %s unreadable (%s): ignored", self._path, exc)
             return {}
-        try:
-            ended = self._ended_path.read_text(encoding="utf-8", errors="replace").split()
-        except FileNotFoundError:
-            ended = []
-        except OSError as exc:
-            log.error("call journal %s unreadable (%s): ignored", self._ended_path, exc)
-            ended = []
-        for call_id in ended:
+        for call_id in _ids(self._ended_path):
             calls.pop(call_id, None)
         return calls
 
@@ -90,21 +95,40 @@ class CallJournal(service.MultiService):
         try:
             tmp.write_text(json.dumps(entries), encoding="utf-8")
             os.replace(tmp, self._path)
-            self._ended_path.write_bytes(b"")          # the snapshot supersedes it
+            self._ended_path.write_bytes(b"")          # the snapshot supersedes them
+            self._queued_path.write_bytes(b"")
         except OSError as exc:
             log.error("call journal not saved to %s: %s", self._path, exc)
 
     def call_changed(self, change: CallChange) -> None:
-        """A tracker observer: note an ended call at once."""
-        if change.kind is not CallEvent.HANGUP:
+        """A tracker observer: note an ended call, and a call entering the queue, at once."""
+        call_id = change.call.call_id
+        if change.kind is CallEvent.HANGUP:
+            path = self._ended_path
+            self._noted_queued.discard(call_id)
+        elif change.kind is CallEvent.ENQUEUE and call_id not in self._noted_queued:
+            path = self._queued_path
+            self._noted_queued.add(call_id)
+        else:
             return
         try:
-            with open(self._ended_path, "a", encoding="utf-8") as f:
-                f.write(change.call.call_id + "\n")
+            with open(path, "a", encoding="utf-8") as f:
+                f.write(call_id + "\n")
         except OSError as exc:
-            log.error("call journal: end of %s not noted in %s: %s", change.call.call_id,
-                      self._ended_path, exc)
+            log.error("call journal: %s of %s not noted in %s: %s", change.kind.value,
+                      call_id, path, exc)
 
     def stopService(self):
         self.save()
         return super().stopService()
+
+
+def _ids(path: Path) -> list[str]:
+    """The call ids of a side file, one a line; none if it is missing or unreadable."""
+    try:
+        return path.read_text(encoding="utf-8", errors="replace").split()
+    except FileNotFoundError:
+        return []
+    except OSError as exc:
+        log.error("call journal %s unreadable (%s): ignored", path, exc)
+        return []

@@ -2,7 +2,7 @@
 
 The PBX knows the callers but not who is logged in to ctid; this small file does. It is
 rewritten (write to a temporary file, then rename) on every login, logout, pause and unpause.
-After-call work is stored as ready. Reading a missing or broken file gives "nobody logged in"
+After-call work is stored with the moment it ends, so a restart does not cut wrap-up short. Reading a missing or broken file gives "nobody logged in"
 with a log line, never an exception.
 """
 from __future__ import annotations
@@ -18,7 +18,7 @@ from cti.services.agents import Agent
 log = logging.getLogger(__name__)
 
 PRESENCE_EVENTS = {AgentEvent.LOGIN, AgentEvent.LOGOUT, AgentEvent.PAUSE, AgentEvent.UNPAUSE,
-                   AgentEvent.NO_ANSWER}
+                   AgentEvent.NO_ANSWER, AgentEvent.HANGUP, AgentEvent.WRAP_UP_DONE}
 
 
 class PresenceStore:
@@ -45,6 +45,9 @@ class PresenceStore:
             return
         if agent.state is AgentState.LOGGED_OUT:
             self._state.pop(agent.agent_id, None)
+        elif agent.state is AgentState.AFTER_CALL_WORK:
+            self._state[agent.agent_id] = {"state": "after-call-work", "reason": None,
+                                           "until": agent.wrap_up_until}
         elif agent.state is AgentState.NOT_READY:
             self._state[agent.agent_id] = {"state": "not-ready", "reason": agent.reason}
         else:

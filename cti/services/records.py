@@ -30,19 +30,24 @@ def _at(seconds: float | None) -> dt.datetime | None:
 
 class CallRecords:
     def __init__(self, sink, queue_log: QueueLogWriter, position: Callable[[str], int],
-                 clock: Callable[[], float], *, recordings_dir: str = "/var/spool/asterisk/monitor"):
+                 clock: Callable[[], float], *, recordings_dir: str = "/var/spool/asterisk/monitor",
+                 entered_before: Callable[[str], bool] = lambda call_id: False):
         self._sink = sink                       # Outbox.submit
         self._qlog = queue_log
         self._position = position
         self._clock = clock
         self._recordings_dir = recordings_dir
         self._entered: dict[str, int] = {}      # call id -> position on entering the queue
+        self._entered_before = entered_before   # its ENTERQUEUE was written by the previous run
         self.contacts_written = 0
 
     # -- calls -----------------------------------------------------------------------------
     def call_changed(self, change: CallChange) -> None:
         call, kind = change.call, change.kind
         if kind is CallEvent.ENQUEUE and call.call_id not in self._entered:
+            if self._entered_before(call.call_id):     # re-queued after a restart
+                self._entered[call.call_id] = 0
+                return
             position = max(1, self._position(call.call_id))
             self._entered[call.call_id] = position
             self._qlog.log("ENTERQUEUE", callid=call.uniqueid, queuename=call.skill,

@@ -142,6 +142,7 @@ class Resync:
         self.runs += 1
         answered = answered or {}
         busy_agents: set[str] = set()
+        wrapping: dict[str, float] = {}                  # agent -> end of their after-call work
         journal = self._journal.take_recovered() if (self._first and self._journal) else {}
         for call in self._tracker.calls():
             view = channels.get(call.channel)
@@ -168,11 +169,13 @@ class Resync:
                 if marker is not None:                   # answered meanwhile: say so
                     state = CallState.CONNECTED
                     ended_at = call.answered_unseen(marker.agent_id, marker.ended_at)
+                    if call.agent_id:
+                        wrapping[call.agent_id] = ended_at + self._agents.wrap_up_seconds
                 self._tracker.close_unseen(call, state, ended_at)
                 log.info("resync: call %s ended while ctid was down (%s)", call_id, state.value)
         if self._first:
             self._first = False
-            self._restore_presence(busy_agents)
+            self._restore_presence(busy_agents, wrapping)
         log.info("resync %d: %d channels, %d calls tracked", self.runs, len(channels),
                  len(self._tracker.calls()))
 
@@ -222,7 +225,7 @@ class Resync:
             skills.update(agent.skills)
         return skills
 
-    def _restore_presence(self, busy_agents: set[str]) -> None:
+    def _restore_presence(self, busy_agents: set[str], wrapping: dict[str, float]) -> None:
         for agent_id, entry in self._presence.load().items():
             agent = self._agents.find(agent_id)
             if agent is None or agent.state is not AgentState.LOGGED_OUT:
@@ -230,7 +233,15 @@ class Resync:
             if agent_id in busy_agents:
                 self._acd.restore_agent(agent, ready=False)
                 continue
-            ready = entry.get("state") == "ready"
+            until = wrapping.get(agent_id)
+            if entry.get("state") == "after-call-work":
+                until = max(until or 0.0, _seconds(entry.get("until")))
+            if until is not None and until > self._clock.seconds():
+                # Wrap-up interrupted by the restart: what is left of it, then ready.
+                self._agents.restore_wrap_up(agent_id, until)
+                self._acd.restore_agent(agent, ready=False)
+                continue
+            ready = entry.get("state") in ("ready", "after-call-work")
             reason = None if ready else (entry.get("reason") or "break")
             held = self._agents.held(agent) if ready else None
             if held:                                   # e.g. the desktop has not reconnected yet
@@ -238,3 +249,10 @@ class Resync:
             self._agents.restore(agent_id, AgentState.READY if ready else AgentState.NOT_READY,
                                  reason=reason)
             self._acd.restore_agent(agent, ready=ready)
+
+
+def _seconds(value) -> float:
+    try:
+        return float(value)
+    except (TypeError, ValueError):
+        return 0.0
