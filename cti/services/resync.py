@@ -102,10 +102,11 @@ class Resync:
     def __call__(self, ami):
         self.running = True
         try:
+            asked = self.versions()           # what ctid had done when it asked for the snapshot
             result = yield ami.send_action("Status", {"Variables": ",".join(V.RESYNC)})
             channels = parse_status(getattr(result, "items", []))
             answered = yield self._read_markers(ami)
-            self.reconcile(channels, answered)
+            self.reconcile(channels, answered, asked)
             if answered:
                 yield self.clear_markers(ami)
         finally:
@@ -137,14 +138,32 @@ class Resync:
             if not (isinstance(exc, AMIActionError) and "not found" in str(exc).lower()):
                 log.warning("resync: answered-call markers not cleared: %s", exc)
 
+    def versions(self) -> dict[str, tuple]:
+        """Where each tracked call stands now: a snapshot of the PBX asked for after this
+        moment says nothing about a call whose version has changed since (ctid offered it
+        again, or its events moved it on)."""
+        return {call.call_id: _version(call) for call in self._tracker.calls()}
+
     def reconcile(self, channels: dict[str, ChannelView],
-                  answered: dict[str, AnsweredMarker] | None = None) -> None:
+                  answered: dict[str, AnsweredMarker] | None = None,
+                  asked: dict[str, tuple] | None = None) -> None:
+        """Apply one snapshot of the PBX. ``asked``: :meth:`versions` when the snapshot was
+        asked for (now, if not given). A call that moved on since — in particular one the ACD
+        offered while this very loop freed its agent — is left alone: the snapshot predates
+        ctid's own action, and acting on it would withdraw a fresh offer and send a second
+        Redirect. Its own events (DialBegin, CTIWait, Hangup) settle it."""
         self.runs += 1
         answered = answered or {}
+        asked = self.versions() if asked is None else asked
         busy_agents: set[str] = set()
         wrapping: dict[str, float] = {}                  # agent -> end of their after-call work
         journal = self._journal.take_recovered() if (self._first and self._journal) else {}
-        for call in self._tracker.calls():
+        # Callers gone first: the agents this frees are then not offered a caller already gone.
+        for call in sorted(self._tracker.calls(), key=lambda c: c.channel in channels):
+            if asked.get(call.call_id) != _version(call):
+                log.info("resync: call %s moved on since the snapshot was asked for: left to "
+                         "its events", call.call_id)
+                continue
             view = channels.get(call.channel)
             marker = answered.get(call.call_id)
             if view is None and marker is not None:
@@ -256,3 +275,7 @@ def _seconds(value) -> float:
         return float(value)
     except (TypeError, ValueError):
         return 0.0
+
+
+def _version(call) -> tuple:
+    return (call.state, call.offers, call.agent_id)

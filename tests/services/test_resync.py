@@ -322,7 +322,7 @@ def test_a_caller_whose_tier_and_skill_are_null_waits_in_the_lowest_tier():
     assert acd.position(call.call_id) == 1
 
 
-@pytest.mark.parametrize("tier,skill", [("diamond", "general"), ("gold", "astrology")])
+@pytest.mark.parametrize("tier,skill", [("titanium", "general"), ("gold", "astrology")])
 def test_an_unknown_tier_or_skill_on_a_channel_still_queues_the_caller(tier, skill):
     clock, tracker, agents, acd, connector, resync = world()
     caller = ["CTI_CALL_ID=cti-9", "CTI_ARRIVAL=990.000", f"CTI_TIER={tier}",
@@ -330,3 +330,41 @@ def test_an_unknown_tier_or_skill_on_a_channel_still_queues_the_caller(tier, ski
     resync(StatusAMI(local_pair_status(caller)))
     assert [c.call_id for c in tracker.calls()] == ["cti-9"]
     assert acd.position("cti-9") == 1                    # the router knows it: no phantom
+
+
+# -- a snapshot older than ctid's own actions ---------------------------------------------------
+
+class LinkConnector(Connector):
+    """Records every Redirect; ``up`` False is an AMI link that is down."""
+
+    def __init__(self):
+        super().__init__()
+        self.up = True
+
+    def ready(self):
+        return self.up
+
+
+def test_an_offer_made_while_the_resync_loops_is_not_withdrawn_by_its_stale_snapshot():
+    clock, tracker, agents, acd, _, resync = world(presence={"1001": {"state": "ready"}})
+    connector = LinkConnector()
+    acd._connector = connector
+    resync.reconcile({})
+    a = waiting_view("PJSIP/trunk-1", "a", 999.0)
+    a.variables["CTI_TIER"] = "standard"
+    resync.reconcile({a.name: a})                   # a is offered to 1001; its Redirect is lost
+    assert connector.moved == [("a", "1001")]
+    connector.up = False                            # the link drops with the Redirect
+    b = tracker.register(Call("b", "PJSIP/trunk-2", "u-b", "u-b", "139", tier="platinum",
+                              arrival=clock.seconds() - 15))
+    tracker.enqueue("b")                            # a platinum caller waits meanwhile
+    clock.advance(2)
+    connector.up = True
+    b_view = waiting_view("PJSIP/trunk-2", "b", b.arrival)
+    b_view.variables["CTI_TIER"] = "platinum"
+    resync.reconcile({a.name: a, b_view.name: b_view})
+    # a is back in line (its Redirect never arrived), 1001 freed and offered b at once:
+    # b's snapshot ("waiting") is older than that offer and must not withdraw it.
+    assert connector.moved == [("a", "1001"), ("b", "1001")]
+    assert tracker.get("b").state is CallState.OFFERED and tracker.get("b").agent_id == "1001"
+    assert tracker.get("a").state is CallState.QUEUED
