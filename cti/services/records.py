@@ -52,7 +52,10 @@ class CallRecords:
             self._entered[call.call_id] = position
             self._qlog.log("ENTERQUEUE", callid=call.uniqueid, queuename=call.skill,
                            url="", callerid=call.caller_number, position=position)
-        elif kind is CallEvent.NO_ANSWER and change.agent_id:
+        elif kind is CallEvent.NO_ANSWER and change.agent_id and _rang(change):
+            # app_queue writes RINGNOANSWER only for a member it rang (rna()); an offer
+            # withdrawn before the agent's phone rang (resync, stale offer, failed Redirect)
+            # is no ring-no-answer, and the agent's statistics must not say so.
             ring_ms = int(1000 * (self._clock() - (call.ring_started or call.offered_at or self._clock())))
             self._qlog.log("RINGNOANSWER", callid=call.uniqueid, queuename=call.skill,
                            agent=change.agent_id, ringtime_ms=ring_ms)
@@ -111,6 +114,18 @@ class CallRecords:
             self._qlog.log("PAUSE", agent=agent.agent_id, queuename="NONE", reason=agent.reason or "")
         elif event is AgentEvent.UNPAUSE:
             self._qlog.log("UNPAUSE", agent=agent.agent_id, queuename="NONE", reason="")
+
+
+# Dial statuses of an agent's phone that was tried: the offer reached the ring stage.
+_DIAL_STATUSES = {"NOANSWER", "BUSY", "CHANUNAVAIL", "CONGESTION"}
+
+
+def _rang(change: CallChange) -> bool:
+    call = change.call
+    if change.detail in _DIAL_STATUSES:
+        return True
+    return call.ring_started is not None and (call.offered_at is None
+                                              or call.ring_started >= call.offered_at)
 
 
 def _int(value: str | None) -> int | None:
