@@ -34,7 +34,7 @@ from cti.services.directory import CustomerDirectory
 from cti.services.journal import CallJournal
 from cti.services.presence import PresenceStore
 from cti.services.records import CallRecords
-from cti.services.resync import Resync
+from cti.services.resync import ChannelLookup, Resync, UnqueuedCalls
 from cti.services.screenpop import ScreenPop
 from cti.storage import migrations
 from cti.storage.outbox import Outbox, database_writer
@@ -134,6 +134,11 @@ def build(config: dict[str, Any], reactor) -> Daemon:
     tidier = internet.TimerService(MARKER_TIDY_SECONDS, resync.tidy, ami)
     tidier.clock = reactor
     tidier.setServiceParent(top)
+    lookup = ChannelLookup(ami, timeout=config["acd"]["channel_check_timeout"])
+    unqueued = UnqueuedCalls(tracker, lookup, reactor, after=config["acd"]["unqueued_check_seconds"])
+    sweeper = internet.TimerService(config["acd"]["unqueued_check_seconds"] / 2, unqueued.sweep)
+    sweeper.clock = reactor
+    sweeper.setServiceParent(top)
 
     # -- listeners -------------------------------------------------------------------------
     directory = CustomerDirectory(db.run, reactor)
@@ -142,7 +147,7 @@ def build(config: dict[str, Any], reactor) -> Daemon:
                   default_skill=ivr_cfg["default_skill"], prompt=ivr_cfg["prompt"],
                   timeout_ms=ivr_cfg["timeout_ms"])
     routes = agi_routes.build_routes(tracker=tracker, directory=directory, tiers=routing.tiers,
-                                     ivr=ivr, clock=reactor, acd=acd)
+                                     ivr=ivr, clock=reactor, acd=acd, lookup=lookup)
     servers = {
         "fastagi": internet.TCPServer(
             config["fastagi"]["port"],

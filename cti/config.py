@@ -40,6 +40,12 @@ DEFAULTS: dict[str, Any] = {
         "ring_timeout": 15,
         "wrap_up_seconds": 10.0,
         "require_desktop": False,   # agents take calls only with a desktop connected
+        # A call still in the IVR after this many seconds has its channel checked on the PBX
+        # (AMI Status); a channel that does not exist means no caller: the call is dropped.
+        "unqueued_check_seconds": 30.0,
+        # How long ctid waits for the PBX to confirm a FastAGI session's channel before it
+        # adopts a caller it did not know (the wait route); no answer: not adopted.
+        "channel_check_timeout": 2.0,
         "routing": {},        # the router's settings: tiers, rings, vip_dedicated, familiar,
                               # service_level (cti.domain.routing.config)
     },

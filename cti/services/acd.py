@@ -75,6 +75,14 @@ class ACDService:
         except RoutingError:
             return float("inf")
 
+    def skills(self) -> set[str]:
+        """Skills some agent of this ctid has, and the default: a caller with any other skill
+        would wait in a queue nobody serves."""
+        skills = {"general"}
+        for agent in self._agents.all():
+            skills.update(agent.skills)
+        return skills
+
     # -- facts from the agent service ------------------------------------------------------
     def agent_changed(self, agent: Agent, event: AgentEvent) -> None:
         """Mirror the agent's state into the router.

@@ -263,6 +263,15 @@ class CallTracker:
             call.answered_at = self._clock()
             self._move(call, CallEvent.ANSWER, call.agent_id, "resync")
 
+    def forget(self, call_id: str) -> None:
+        """Drop a call that never was one (its channel does not exist on the PBX), silently:
+        no observer hears of it, so nothing is recorded."""
+        call = self._calls.pop(call_id, None)
+        if call is not None:
+            if self._by_channel.get(call.channel) is call:
+                del self._by_channel[call.channel]
+            self._forget_agent_leg(call)
+
     def settle_answered(self, call_id: str, agent_id: str, ended_at: float) -> None:
         """The call's channel is gone and the dialplan's marker says it was answered by
         ``agent_id`` and ended at ``ended_at``, all while ctid could not see it."""

@@ -86,6 +86,75 @@ def parse_answered(items) -> dict[str, AnsweredMarker]:
     return out
 
 
+class ChannelLookup:
+    """Asks the PBX about one channel (``Status`` with ``Channel:``): what ctid checks before it
+    believes what a FastAGI session says about itself. Fires with the channel's view, or None
+    when Asterisk has no such channel; fails (:class:`AMIError`) when the PBX cannot be asked
+    (link down, no answer within ``timeout``): then nobody knows, and callers must not act."""
+
+    def __init__(self, ami, timeout: float = 2.0):
+        self._ami = ami
+        self._timeout = timeout
+
+    @defer.inlineCallbacks
+    def __call__(self, channel: str):
+        try:
+            result = yield self._ami.send_action(
+                "Status", {"Channel": channel, "Variables": ",".join(V.RESYNC)},
+                timeout=self._timeout)
+        except AMIActionError as exc:
+            if "no such channel" in str(exc).lower():
+                return None
+            raise
+        return parse_status(getattr(result, "items", [])).get(channel)
+
+
+class UnqueuedCalls:
+    """Calls the ``inbound`` route registered that never reached the ACD.
+
+    A call is born when its inbound AGI session starts; a FastAGI client that is no Asterisk
+    channel (or a channel whose end ctid missed) would stay in the tracker for ever. From time
+    to time each call still in the IVR after ``after`` seconds is checked against the PBX: if
+    its channel is gone, or is another channel now, the call never was one ctid can serve and
+    is dropped (nothing is recorded: no caller was there). A caller in a long IVR still has its
+    channel and stays. When the PBX cannot be asked, nothing is dropped."""
+
+    def __init__(self, tracker, lookup, clock, *, after: float = 60.0):
+        self._tracker = tracker
+        self._lookup = lookup
+        self._clock = clock
+        self._after = after
+        self._checking: set[str] = set()
+        self.dropped = 0
+
+    def sweep(self) -> defer.Deferred:
+        now = self._clock.seconds()
+        checks = [self._check(call) for call in self._tracker.calls()
+                  if call.state is CallState.IVR and call.call_id not in self._checking
+                  and now - (call.created or now) >= self._after]
+        return defer.DeferredList(checks, consumeErrors=True)
+
+    @defer.inlineCallbacks
+    def _check(self, call):
+        self._checking.add(call.call_id)
+        try:
+            view = yield self._lookup(call.channel)
+        except AMIError as exc:
+            log.info("call %s: channel %s not checked (%s)", call.call_id, call.channel, exc)
+            return
+        finally:
+            self._checking.discard(call.call_id)
+        if self._tracker.get(call.call_id) is not call or call.state is not CallState.IVR:
+            return                                   # moved on while the PBX was asked
+        if view is not None and view.uniqueid == call.uniqueid:
+            return                                   # a caller still in the IVR
+        log.warning("call %s: channel %s %s after %.0f s in the IVR: dropped, nothing recorded",
+                    call.call_id, call.channel, "is another channel now" if view else "does not exist",
+                    self._clock.seconds() - call.created)
+        self._tracker.forget(call.call_id)
+        self.dropped += 1
+
+
 class Resync:
     def __init__(self, tracker, agents, acd, presence, clock, journal=None):
         self._tracker = tracker
@@ -203,7 +272,7 @@ class Resync:
         call = call_from_variables(call_id, view.name, view.uniqueid, view.linkedid,
                                    view.caller_number, v, self._clock.seconds(),
                                    tiers=self._acd.router.config.tiers,
-                                   skills=self._known_skills())
+                                   skills=self._acd.skills())
         if entry is not None:       # what only ctid knew; the channel's variables are fresher
             known, _ = from_entry(entry)
             call.created = known.created or call.created
@@ -235,14 +304,6 @@ class Resync:
         log.info("resync: call %s back in line (waited %.0f s)", call_id,
                  self._clock.seconds() - call.arrival)
         return None
-
-    def _known_skills(self) -> set[str]:
-        """Skills some agent of this ctid has, and the default: anything else would wait
-        forever in a queue nobody serves."""
-        skills = {"general"}
-        for agent in self._agents.all():
-            skills.update(agent.skills)
-        return skills
 
     def _restore_presence(self, busy_agents: set[str], wrapping: dict[str, float]) -> None:
         for agent_id, entry in self._presence.load().items():

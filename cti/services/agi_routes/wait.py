@@ -2,7 +2,10 @@
 
 It tells the caller when they are next in line, and it is also a safety net: a caller ctid does
 not know (a resync that missed them) is adopted from the ``CTI_*`` variables on the channel, so
-nobody waits forever unseen. Returning normally sets ``AGISTATUS=SUCCESS``, which the dialplan
+nobody waits forever unseen. What a FastAGI session says about itself is not proof: before
+adopting, ctid asks the PBX over AMI (bounded in time) that the channel exists, is that session's
+channel and carries that call id, and builds the call from what the PBX says; a session for a
+known call on another channel is ignored. Returning normally sets ``AGISTATUS=SUCCESS``, which the dialplan
 takes as "ctid is alive"; if ctid is down the AGI fails and, after a few failed slices, the
 dialplan hands the caller to app_queue.
 
@@ -15,6 +18,7 @@ import logging
 from typing import Any, Callable
 
 from cti.agi_errors import AGICommandFailed
+from cti.net.ami_errors import AMIError
 from cti.domain import channel_vars as V
 from cti.services.calls import Call, call_from_variables
 
@@ -23,12 +27,17 @@ log = logging.getLogger(__name__)
 SCRIPT = "wait"
 
 
-def make_route(*, tracker, acd, clock, **_: Any) -> Callable:
+def make_route(*, tracker, acd, clock, lookup=None, **_: Any) -> Callable:
+    """``lookup``: a :class:`cti.services.resync.ChannelLookup` (no adoption without one)."""
     async def wait(session) -> None:
-        call_id = session.args[0] if session.args else ""
-        call = tracker.get(call_id)
+        call_id = V.value_of(session.args[0] if session.args else "")
+        call = tracker.get(call_id) if call_id else None
+        if call is not None and call.uniqueid != session.uniqueid:
+            log.warning("wait session on %s (%s) claims call %s of %s: ignored", session.channel,
+                        session.uniqueid, call_id, call.uniqueid)
+            return
         if call is None and call_id:
-            call = await _adopt(session, tracker, call_id, clock)
+            call = await _adopt(session, tracker, acd, call_id, clock, lookup)
         if call is None:
             return
         tracker.seen_waiting(call.call_id)
@@ -42,11 +51,27 @@ def make_route(*, tracker, acd, clock, **_: Any) -> Callable:
     return wait
 
 
-async def _adopt(session, tracker, call_id: str, clock) -> Call | None:
-    values = {name: await session.get_variable(name) for name in V.RESYNC}
+async def _adopt(session, tracker, acd, call_id: str, clock, lookup) -> Call | None:
+    if lookup is None:
+        return None
+    try:
+        view = await lookup(session.channel)
+    except AMIError as exc:             # the PBX cannot be asked now: the next resync will
+        log.warning("call %s unknown to ctid and not confirmed by the PBX (%s): not adopted",
+                    call_id, exc)
+        return None
+    if (view is None or view.uniqueid != session.uniqueid or view.context != V.CTX_WAIT
+            or V.value_of(view.variables.get(V.CALL_ID)) != call_id):
+        log.warning("wait session for unknown call %s on %s not borne out by the PBX "
+                    "(%s): ignored", call_id, session.channel,
+                    "no such channel" if view is None else f"{view.uniqueid} in {view.context}")
+        return None
+    if tracker.get(call_id) is not None:        # adopted meanwhile (a resync, another slice)
+        return tracker.get(call_id)
     log.warning("call %s was unknown to ctid; adopted from its channel variables", call_id)
     call = tracker.register(call_from_variables(
-        call_id, session.channel, session.uniqueid, session.uniqueid,
-        session.env.get("agi_callerid", ""), values, clock.seconds()))
+        call_id, view.name, view.uniqueid, view.linkedid, view.caller_number, view.variables,
+        clock.seconds(), tiers=acd.router.config.tiers, skills=acd.skills()))
     tracker.enqueue(call.call_id)
     return call
+
