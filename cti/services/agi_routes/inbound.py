@@ -21,7 +21,7 @@ SCRIPT = "inbound"
 def make_route(*, tracker, directory, tiers: TierTable, ivr: IVRPlan, clock, **_: Any) -> Callable:
     async def inbound(session) -> None:
         env = session.env
-        call_id = (session.args[0] if session.args else "") or f"cti-{session.uniqueid}"
+        call_id = V.value_of(session.args[0] if session.args else "") or f"cti-{session.uniqueid}"
         dnis = session.args[1] if len(session.args) > 1 else env.get("agi_dnid", "")
         number = env.get("agi_callerid", "")
         # Known from the first moment, so a caller who hangs up in the menu is recorded too.
