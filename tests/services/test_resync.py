@@ -368,3 +368,20 @@ def test_an_offer_made_while_the_resync_loops_is_not_withdrawn_by_its_stale_snap
     assert connector.moved == [("a", "1001"), ("b", "1001")]
     assert tracker.get("b").state is CallState.OFFERED and tracker.get("b").agent_id == "1001"
     assert tracker.get("a").state is CallState.QUEUED
+
+
+def test_an_agent_whose_call_ended_while_ctid_was_down_gets_the_rest_of_their_wrap_up():
+    from cti.services.resync import AnsweredMarker
+    old = Call("c5", "PJSIP/trunk-5", "u5", "u5", "139", arrival=900.0)
+    for event in (CallEvent.ENQUEUE, CallEvent.OFFER, CallEvent.RING):
+        old.machine.fire(event)
+    old.agent_id, old.offered_at, old.ring_started = "1002", 950.0, 950.2
+    clock, tracker, agents, acd, connector, resync = world(
+        journal=[to_entry(old)], presence={"1002": {"state": "ready"}})
+    resync.reconcile({}, {"c5": AnsweredMarker("1002", 996.0)})   # ended 4 s ago; wrap-up 10 s
+    agent = agents.get("1002")
+    assert agent.state is AgentState.AFTER_CALL_WORK
+    clock.advance(5.9)
+    assert agent.state is AgentState.AFTER_CALL_WORK
+    clock.advance(0.2)
+    assert agent.state is AgentState.READY
