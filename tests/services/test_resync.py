@@ -385,3 +385,30 @@ def test_an_agent_whose_call_ended_while_ctid_was_down_gets_the_rest_of_their_wr
     assert agent.state is AgentState.AFTER_CALL_WORK
     clock.advance(0.2)
     assert agent.state is AgentState.READY
+
+
+def test_an_offer_made_while_the_status_reply_is_on_its_way_is_not_withdrawn():
+    from cti.protocol.ami_lists import ActionResult
+    clock, tracker, agents, acd, connector, resync = world(
+        presence={"1001": {"state": "not-ready", "reason": "lunch"}})
+    resync.reconcile({})
+    b = waiting_view("PJSIP/trunk-2", "b", 995.0)
+    resync.reconcile({b.name: b})                      # b waits; nobody is ready
+    reply = defer.Deferred()
+
+    class SlowAMI(MarkerAMI):
+        def send_action(self, action, headers=None):
+            if action == "Status":
+                self.sent.append(action)
+                return reply
+            return super().send_action(action, headers)
+
+    done = resync(SlowAMI())
+    agents.unpause("1001")                             # b is offered: one Redirect
+    assert connector.moved == [("b", "1001")]
+    reply.callback(ActionResult(Message.of({"Response": "Success"}), tuple(
+        Message.of({"Event": "Status", "Channel": b.name, "Context": "cti-wait",
+                    "Uniqueid": b.uniqueid, "Linkedid": b.linkedid, "BridgeID": "",
+                    "Variable": f"CTI_CALL_ID={v}"}) for v in ["b"])))
+    assert done.called
+    assert connector.moved == [("b", "1001")] and tracker.get("b").state is CallState.OFFERED
