@@ -66,6 +66,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     except cfg.ConfigError as exc:
         print(f"ctid: configuration error: {exc}", file=sys.stderr)
         return 2
+    from cti import app                      # imported before logging is set up: alembic talks
     logging.basicConfig(
         level=config["log"]["level"].upper(),
         format="%(asctime)s %(levelname)s %(name)s: %(message)s")
@@ -75,7 +76,6 @@ def main(argv: Sequence[str] | None = None) -> int:
     except StartupError as exc:
         print(f"ctid: cannot start: {exc}", file=sys.stderr)
         return 2
-    from cti import app
     if args.demo:
         from cti import demo
         runner = demo.Demo(config, reactor)
@@ -108,6 +108,12 @@ def prepare(config: dict[str, Any], extra_ports: Sequence[tuple[str, int]] = ())
             raise StartupError(f"directory {path.parent} (for {path.name}) does not exist; "
                                f"create it, owned by the user ctid runs as")
     check_ports(_listeners(config) + list(extra_ports))
+    from cti.app import fastagi_peers
+    from cti.config import ConfigError
+    try:
+        fastagi_peers(config)                   # names resolve now, not at the first call
+    except ConfigError as exc:
+        raise StartupError(str(exc)) from None
     os.umask(0o077)
     try:
         var.mkdir(parents=True, exist_ok=True, mode=0o700)

@@ -44,6 +44,7 @@ def assert_refused(proc, *words):
     ("acd.routing.tiers=7", ["acd.routing", "tiers"]),
     ("log.level=LOUD", ["log.level", "LOUD"]),
     ("acd.ring_timeout=20", ["acd.ring_timeout", "CTI_RING_TIMEOUT"]),
+    ("fastagi.allowed_hosts=no-such-host.invalid", ["fastagi.allowed_hosts", "no-such-host"]),
 ])
 def test_bad_setting_is_one_line_exit_2_and_nothing_created(tmp_path, setting, words):
     proc = ctid(tmp_path, *settings(), "--set", setting, "--duration", "1")
