@@ -135,7 +135,8 @@ class Demo:
             self.say(line)
 
     def banner(self) -> list[str]:
-        """Where to look, one short line each: only links a browser opens without a token."""
+        """Where to look, one short line each (in English, and the first steps in Chinese too):
+        only links a browser opens without a token."""
         cfg = self.daemon.config
         port = cfg["api"]["port"]
         first = self.first_agent()
@@ -149,8 +150,10 @@ class Demo:
         return [
             f"ctid demo: agent desktop {url}/",
             f"ctid demo:   sign in as agent{first} / demo (a general agent: gets calls soon)",
+            f"ctid 演示：座席页面 {url}/ 账号 agent{first} 密码 demo",
             f"ctid demo: operator CLI  {ctictl} status",
             f"ctid demo:   (the JSON API under /api/ needs a token; ctictl sends it)",
+            f"ctid 演示：运维命令 {ctictl} status（/api/ 需令牌）",
             f"ctid demo: simulated Asterisk AMI 127.0.0.1:{cfg['pbxsim']['ami_port']}, "
             f"ctid FastAGI 127.0.0.1:{cfg['fastagi']['port']}",
             f"ctid demo: queue_log {cfg['queue_log']['file']}",

@@ -3,6 +3,7 @@ server text that must not drive the terminal."""
 import os
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 
@@ -94,3 +95,33 @@ def test_a_refusal_message_is_escaped_too(server_says, capsys):
     server_says["/api/agents/1001/pause"] = cli.Refused(409, "illegal-state", "no\x1b[2J")
     assert cli.main(["--token", "t", "agent", "pause", "1001"]) == 1
     assert "no\\x1b[2J" in capsys.readouterr().err
+
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def test_the_checkout_wrapper_finds_its_checkouts_token_from_anywhere(tmp_path):
+    checkout = tmp_path / "checkout"
+    (checkout / "scripts").mkdir(parents=True)
+    (checkout / ".venv" / "bin").mkdir(parents=True)
+    wrapper = checkout / "scripts" / "ctictl"
+    wrapper.write_bytes((ROOT / "scripts" / "ctictl").read_bytes())
+    wrapper.chmod(0o755)
+    (checkout / ".venv" / "bin" / "ctictl").symlink_to(Path(sys.executable).parent / "ctictl")
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    env = {k: v for k, v in os.environ.items() if k not in ("CTID_TOKEN", "CTID_TOKEN_FILE")}
+
+    def wrapped(*argv):
+        return subprocess.run([str(wrapper), *argv], cwd=elsewhere, capture_output=True,
+                              text=True, timeout=60, env=env)
+
+    proc = wrapped("--url", "http://127.0.0.1:9", "status")
+    assert proc.returncode == 2
+    assert f"token file {checkout}/var/ctid-api-token" in proc.stderr
+    (checkout / "var").mkdir()
+    (checkout / "var" / "ctid-api-token").write_text("token\n")
+    proc = wrapped("--url", "http://127.0.0.1:9", "status")
+    assert proc.returncode == 3 and "not reachable" in proc.stderr      # token found: it asked
+    proc = wrapped(*STAFFING)
+    assert proc.returncode == 0 and "Erlang" in proc.stdout

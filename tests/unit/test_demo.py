@@ -1,6 +1,7 @@
 """What the demo prints for a new user: links that open, an account that gets calls, a summary
 line that stays on its own line within 80 columns."""
 import io
+import unicodedata
 from types import SimpleNamespace
 
 import pytest
@@ -9,6 +10,11 @@ from twisted.internet import reactor
 from cti import config as cfg
 from cti.cli.main import DEFAULT_TOKEN_FILE
 from cti.demo import DEMO_OVERRIDES, Demo
+
+
+def columns(line: str) -> int:
+    """Terminal columns: CJK characters take two."""
+    return sum(2 if unicodedata.east_asian_width(ch) in "WF" else 1 for ch in line)
 
 
 class Terminal(io.StringIO):
@@ -46,7 +52,8 @@ def test_banner_links_only_what_a_browser_opens_and_points_at_ctictl(demo, tmp_p
     assert any(line.endswith(f"http://127.0.0.1:{port}/") for line in lines)
     assert not any("/api/status" in line for line in lines)
     assert any("ctictl" in line and line.endswith(" status") for line in lines)
-    assert all(len(line) <= 80 for line in lines if str(tmp_path) not in line)
+    assert all(columns(line) <= 80 for line in lines if str(tmp_path) not in line)
+    assert sum("座席页面" in line or "运维命令" in line for line in lines) == 2
     assert any(f"--token-file {tmp_path}/ctid-api-token" in line for line in lines)
 
 
