@@ -146,8 +146,8 @@ def build(config: dict[str, Any], reactor) -> Daemon:
     servers = {
         "fastagi": internet.TCPServer(
             config["fastagi"]["port"],
-            FastAGIFactory(routes, header_timeout=config["fastagi"]["header_timeout"], clock=reactor,
-                           allowed_hosts=fastagi_peers(config)),
+            FastAGIFactory(routes, header_timeout=config["fastagi"]["header_timeout"],
+                           clock=reactor, allowed_hosts=fastagi_peers(config)),
             interface=config["fastagi"]["interface"]),
         "web": internet.TCPServer(config["web"]["port"], make_factory(hub),
                                   interface=config["web"]["interface"]),

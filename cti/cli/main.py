@@ -184,7 +184,8 @@ def _run(argv: Sequence[str] | None) -> int:
         print(json.dumps(result, ensure_ascii=False, indent=2))
     elif args.command == "status":
         for key, value in result.items():
-            shown = json.dumps(value, ensure_ascii=False) if isinstance(value, (dict, list)) else value
+            shown = (json.dumps(value, ensure_ascii=False) if isinstance(value, (dict, list))
+                     else value)
             print(f"{_cell(key):>16}: {_cell(shown)}")
     else:
         print(table(result, COLUMNS[args.command]))

@@ -25,7 +25,8 @@ class Terminal(io.StringIO):
 @pytest.fixture
 def demo(tmp_path):
     config = cfg.load(environ={}, overrides=DEMO_OVERRIDES + [
-        f"database.url=sqlite:///{tmp_path}/ctid.sqlite", f"database.spill_file={tmp_path}/outbox.jsonl",
+        f"database.url=sqlite:///{tmp_path}/ctid.sqlite",
+        f"database.spill_file={tmp_path}/outbox.jsonl",
         f"queue_log.file={tmp_path}/queue_log", "fastagi.port=0", "web.port=0"])
     out = Terminal()
     runner = Demo(config, reactor, out=out)
@@ -35,7 +36,8 @@ def demo(tmp_path):
 
 def test_the_demo_keeps_its_token_where_ctictl_looks_by_default():
     config = cfg.load(environ={}, overrides=DEMO_OVERRIDES)
-    assert f"{config['database']['spill_file'].rsplit('/', 1)[0]}/ctid-api-token" == DEFAULT_TOKEN_FILE
+    data_directory = config["database"]["spill_file"].rsplit("/", 1)[0]
+    assert f"{data_directory}/ctid-api-token" == DEFAULT_TOKEN_FILE
 
 
 def test_suggested_account_is_a_general_agent(demo):
