@@ -58,6 +58,9 @@ log = logging.getLogger(__name__)
 
 Route = Callable[["AGISession"], Union[Awaitable[None], "defer.Deferred[None]", None]]
 
+#: A refused address is logged at most once in this many seconds.
+REFUSAL_LOG_INTERVAL = 60.0
+
 #: Seconds allowed for each fallback command and the linkedid look-up on the failure path.
 FALLBACK_COMMAND_TIMEOUT = 5.0
 
@@ -539,6 +542,7 @@ class FastAGIFactory(Factory):
         self.allowed_hosts = None if allowed_hosts is None else frozenset(
             _canonical(a) for a in allowed_hosts)
         self.refused = 0
+        self._refusal_logged: dict[str, float] = {}   # address -> when it was last logged
         self.routes = dict(routes)
         self.fallback_context = fallback_context
         self.header_timeout = header_timeout
@@ -554,7 +558,18 @@ class FastAGIFactory(Factory):
                 allowed = False
             if not allowed:
                 self.refused += 1
-                log.warning("FastAGI connection from %s refused: not an allowed Asterisk host",
-                            mask_address(host))
+                self._log_refusal(host)
                 return None                      # Twisted closes it without reading
         return super().buildProtocol(addr)
+
+    def _log_refusal(self, host: str) -> None:
+        """One line per address per minute at most: a scanner must not flood the log."""
+        now = self.clock.seconds()
+        last = self._refusal_logged.get(host)
+        if last is not None and now - last < REFUSAL_LOG_INTERVAL:
+            return
+        if len(self._refusal_logged) > 1000:
+            self._refusal_logged.clear()
+        self._refusal_logged[host] = now
+        log.warning("FastAGI connection from %s refused: not an allowed Asterisk host "
+                    "(%d refused so far)", mask_address(host), self.refused)

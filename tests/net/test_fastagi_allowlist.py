@@ -7,6 +7,7 @@ import pytest
 import pytest_twisted
 from twisted.internet import defer, reactor
 from twisted.internet.address import IPv4Address, IPv6Address
+from twisted.internet.task import Clock
 from twisted.internet.testing import StringTransport
 
 from cti import app, config as cfg
@@ -28,6 +29,19 @@ def test_a_peer_not_allowed_gets_no_protocol_and_is_logged_masked(caplog):
     assert f.refused == 1
     text = caplog.text
     assert "192.168.*.*" in text and "44.17" not in text
+
+
+def test_a_scanner_is_logged_once_a_minute_not_once_a_connection(caplog):
+    clock = Clock()
+    f = FastAGIFactory(build_routes(), clock=clock, allowed_hosts={"10.0.0.5"})
+    peer = IPv4Address("TCP", "203.0.113.9", 40000)
+    with caplog.at_level(logging.WARNING, logger="cti.net.fastagi"):
+        for _ in range(50):
+            assert f.buildProtocol(peer) is None
+        clock.advance(61)
+        assert f.buildProtocol(peer) is None
+    assert f.refused == 51
+    assert len([r for r in caplog.records if "refused" in r.getMessage()]) == 2
 
 
 def test_an_allowed_peer_is_served():
