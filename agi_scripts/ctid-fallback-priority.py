@@ -3,27 +3,77 @@
 
 Runs as a plain (stdin/stdout) AGI from Asterisk's agi-bin, with no ctid process involved:
 
-    same => n,AGI(ctid-fallback-priority.py)
+    same => n,AGI(ctid-fallback-priority.py)                       ; /etc/ctid/ctid.yaml
+    same => n,AGI(ctid-fallback-priority.py,/srv/ctid/ctid.yaml)   ; another config file
     same => n,Queue(cti-fallback,t,,,7200)
 
-The tier is taken from the channel's CTI_TIER (ctid may have identified the caller before it
-went away), else looked up in ctid's database by calling number (CTID_DATABASE_URL, default
-the embedded SQLite file). The priority is the tier's rank in ctid's default tier order
-(platinum highest). Whatever fails, the script ends normally without setting anything: the
-caller still queues, at priority 0, and never hears dead air.
+It finds the database the way ctid does, from ctid's own configuration file: the AGI argument,
+else ``CTID_CONFIG``, else ``/etc/ctid/ctid.yaml``, then that file's ``ctid.d/*.yaml``; the
+environment variable ``CTID_DATABASE__URL`` (ctid's own spelling) wins over the files. Asterisk
+starts AGI scripts with its own environment, not an operator's shell, which is why the file
+comes first. The database URL must be absolute (``sqlite:////var/lib/ctid/ctid.sqlite`` or a
+PostgreSQL URL): the script does not run in ctid's working directory.
+
+The tier is the channel's CTI_TIER (ctid may have identified the caller before it went away),
+else the customer's tier looked up by calling number. The priority is the tier's rank in ctid's
+default tier order (platinum highest); a caller whose tier cannot be found queues as standard
+(1), never below everyone. When the settings or the database cannot be read, the script says so
+loudly: a WARNING in Asterisk's log (``Log``), a level-1 ``VERBOSE`` and a line on stderr. It
+always ends normally: the caller queues and never hears dead air.
+
+Needs, in the Python that runs it: pyst2, PyYAML, SQLAlchemy (and psycopg2 for PostgreSQL).
 """
 from __future__ import annotations
 
 import os
 import sys
+from pathlib import Path
 
 TIER_PRIORITY = {"platinum": 5, "diamond": 4, "gold": 3, "silver": 2, "standard": 1}
-DEFAULT_URL = "sqlite:////var/lib/ctid/ctid.sqlite"
+DEFAULT_CONFIG = "/etc/ctid/ctid.yaml"
+
+
+class SettingsError(Exception):
+    """ctid's settings or database cannot be read; the message says what to fix."""
+
+
+def config_path(agi_env: dict, environ: dict) -> Path:
+    return Path(agi_env.get("agi_arg_1") or environ.get("CTID_CONFIG") or DEFAULT_CONFIG)
+
+
+def database_url(path: Path, environ: dict) -> str:
+    """``database.url`` from ctid's configuration file (and its .d), or the environment."""
+    url = environ.get("CTID_DATABASE__URL")
+    if not url:
+        import yaml
+
+        parts = [path]
+        confd = path.with_name(path.stem + ".d")
+        if confd.is_dir():
+            parts += sorted(confd.glob("*.yaml"))
+        for part in parts:
+            try:
+                data = yaml.safe_load(part.read_text(encoding="utf-8")) or {}
+            except OSError as exc:
+                raise SettingsError(f"cannot read ctid's settings {part}: {exc.strerror}") from None
+            except yaml.YAMLError:
+                raise SettingsError(f"ctid's settings {part} are not valid YAML") from None
+            section = data.get("database") if isinstance(data, dict) else None
+            if isinstance(section, dict) and section.get("url"):
+                url = str(section["url"])
+    if not url:
+        raise SettingsError(f"no database.url in {path}")
+    if url.startswith("sqlite:///") and not url.startswith("sqlite:////"):
+        raise SettingsError(f"database.url {url} is relative to ctid's working directory; "
+                            f"give an absolute path in {path}")
+    return url
 
 
 def tier_by_number(number: str, url: str) -> str | None:
     from sqlalchemy import create_engine, text
 
+    if url.startswith("sqlite:////") and not Path(url[len("sqlite:///"):]).exists():
+        raise SettingsError(f"database file {url[len('sqlite:///'):]} does not exist")
     engine = create_engine(url, connect_args={"timeout": 2} if url.startswith("sqlite") else
                            {"connect_timeout": 2})
     try:
@@ -31,28 +81,46 @@ def tier_by_number(number: str, url: str) -> str | None:
             return conn.execute(text(
                 "SELECT c.tier FROM customers c JOIN customer_numbers n ON n.customer_id = c.id "
                 "WHERE n.number = :number"), {"number": number}).scalar()
+    except Exception as exc:
+        raise SettingsError(f"customer database unreadable ({type(exc).__name__})") from None
     finally:
         engine.dispose()
+
+
+def warn(agi, message: str) -> None:
+    """Loudly, where an Asterisk operator looks: the log's WARNING, the console, stderr."""
+    text = f"ctid fallback: {message}; caller queued without its customer tier"
+    print(text, file=sys.stderr, flush=True)
+    for send in (lambda: agi.appexec("Log", "WARNING," + text.replace(",", ";")),
+                 lambda: agi.verbose(text, 1)):
+        try:
+            send()
+        except Exception:
+            pass
 
 
 def main() -> int:
     from asterisk.agi import AGI
 
     agi = AGI(stderr=open(os.devnull, "w"))
+    tier = None
     try:
         tier = agi.get_variable("CTI_TIER") or None
         if tier is None:
             number = agi.env.get("agi_callerid", "")
             if number and number.lower() not in ("unknown", "anonymous"):
-                tier = tier_by_number(number, os.environ.get("CTID_DATABASE_URL", DEFAULT_URL))
-        priority = TIER_PRIORITY.get(tier or "standard", 1)
+                url = database_url(config_path(agi.env, os.environ), os.environ)
+                tier = tier_by_number(number, url)
+    except SettingsError as exc:
+        warn(agi, str(exc))
+    except Exception as exc:          # never fail the caller
+        warn(agi, f"unexpected {type(exc).__name__}")
+    priority = TIER_PRIORITY.get(tier or "standard", 1)
+    try:
         agi.set_variable("QUEUE_PRIO", str(priority))
         agi.verbose(f"ctid fallback: tier {tier or 'unknown'} -> QUEUE_PRIO {priority}", 3)
-    except Exception as exc:          # never fail the caller: queue at priority 0
-        try:
-            agi.verbose(f"ctid fallback: no priority ({type(exc).__name__})", 1)
-        except Exception:
-            pass
+    except Exception:
+        pass                          # the channel went away: nothing left to tell
     return 0
 
 

@@ -20,7 +20,8 @@ from cti.domain.ivr import DEFAULT_MENU, IVRPlan
 from cti.domain.routing import make_router
 from cti.domain.routing.config import RoutingConfig
 from cti.net.ami_client import AMIClient
-from cti.net.fastagi import FastAGIFactory
+from cti.config import ConfigError
+from cti.net.fastagi import FastAGIFactory, resolve_hosts
 from cti.net.http_api import make_site
 from cti.net.push_server import PushHub, make_factory
 from cti.services import agi_routes
@@ -151,7 +152,8 @@ def build(config: dict[str, Any], reactor) -> Daemon:
     servers = {
         "fastagi": internet.TCPServer(
             config["fastagi"]["port"],
-            FastAGIFactory(routes, header_timeout=config["fastagi"]["header_timeout"], clock=reactor),
+            FastAGIFactory(routes, header_timeout=config["fastagi"]["header_timeout"],
+                           clock=reactor, allowed_hosts=fastagi_peers(config)),
             interface=config["fastagi"]["interface"]),
         "web": internet.TCPServer(config["web"]["port"], make_factory(hub),
                                   interface=config["web"]["interface"]),
@@ -191,6 +193,16 @@ def open_database(config: dict[str, Any], reactor) -> Database:
     db = Database(url, reactor, max_threads=config["database"]["threads"])
     migrations.upgrade(db.engine)
     return db
+
+
+def fastagi_peers(config: dict[str, Any]) -> frozenset[str]:
+    """The addresses allowed to open FastAGI sessions: ``fastagi.allowed_hosts``, by default
+    the AMI host (the Asterisk ctid steers) and 127.0.0.1."""
+    names = config["fastagi"]["allowed_hosts"] or [config["ami"]["host"], "127.0.0.1"]
+    try:
+        return resolve_hosts(names)
+    except ValueError as exc:
+        raise ConfigError(f"'fastagi.allowed_hosts': {exc}") from None
 
 
 def _teams_of(agents: AgentService, info) -> frozenset[str]:

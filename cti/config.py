@@ -29,15 +29,16 @@ DEFAULTS: dict[str, Any] = {
         "ping_interval": 20.0,
         "ping_timeout": 5.0,
     },
-    "fastagi": {"interface": "127.0.0.1", "port": 4573, "header_timeout": 5.0},
+    # allowed_hosts: the addresses (or names, resolved at start) of the Asterisk boxes that may
+    # open FastAGI sessions; empty means the AMI host and 127.0.0.1.
+    "fastagi": {"interface": "127.0.0.1", "port": 4573, "header_timeout": 5.0, "allowed_hosts": []},
     "api": {"interface": "127.0.0.1", "port": 8765, "token": "", "token_file": ""},
     "web": {"interface": "127.0.0.1", "port": 8766},
     "database": {"url": "sqlite:///var/ctid.sqlite", "threads": 4, "spill_file": "var/ctid-outbox.jsonl"},
-    "queue_log": {"file": "var/queue_log", "queue_name": "hotline"},
+    "queue_log": {"file": "var/queue_log"},
     "recordings": {"directory": "/var/spool/asterisk/monitor"},
     "acd": {
         "policy": "service-level",
-        "ring_timeout": 15,
         "wrap_up_seconds": 10.0,
         "require_desktop": False,   # agents take calls only with a desktop connected
         # A call still in the IVR after this many seconds has its channel checked on the PBX
@@ -61,6 +62,15 @@ DEFAULTS: dict[str, Any] = {
 }
 
 SECRET_KEYS = {("ami", "secret"), ("api", "token")}
+
+#: Settings that existed once and did nothing; an old file that still sets one is told why.
+REMOVED = {
+    "acd.ring_timeout": "removed: the ring timeout that applies is the dialplan's "
+                        "CTI_RING_TIMEOUT (dialplan/extensions_cti.conf)",
+    "queue_log.queue_name": "removed: queue_log lines name the call's skill as the queue",
+}
+
+LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
 
 
 class ConfigError(Exception):
@@ -89,7 +99,42 @@ def load(path: str | os.PathLike | None = None, *, environ: Mapping[str, str] | 
             raise ConfigError(f"flag --set {item!r}: expected section.key=value")
         _merge(config, _nest(key.split("."), _scalar(value)), f"flag --set {key}")
     _resolve_secret_files(config)
+    validate(config)
     return config
+
+
+def validate(config: Mapping[str, Any]) -> None:
+    """Check what the types alone do not: every value ctid would otherwise trip over later.
+
+    Pure (no files, no sockets): it runs before anything is created. The routing policy and
+    its settings are checked by building them the way the daemon will.
+    """
+    from cti.domain.routing import POLICIES
+    from cti.domain.routing.config import RoutingConfig
+    from cti.domain.routing.errors import ConfigError as RoutingError
+
+    level = config["log"]["level"]
+    if str(level).upper() not in LOG_LEVELS:
+        raise ConfigError(f"'log.level' must be one of {', '.join(LOG_LEVELS)}, got {level!r}")
+    policy = config["acd"]["policy"]
+    if policy not in POLICIES:
+        raise ConfigError(f"'acd.policy' must be one of {', '.join(sorted(POLICIES))}, "
+                          f"got {policy!r}")
+    try:
+        RoutingConfig.from_mapping(config["acd"]["routing"])
+    except RoutingError as exc:
+        raise ConfigError(f"'acd.routing': {exc}") from None
+    for section in ("fastagi", "api", "web"):
+        port = config[section]["port"]
+        if not 0 <= port <= 65535:
+            raise ConfigError(f"'{section}.port' must be between 0 and 65535, got {port}")
+    url = config["database"]["url"]
+    if not url or "://" not in url:
+        raise ConfigError(f"'database.url' must be a database URL such as "
+                          f"sqlite:///var/ctid.sqlite, got {url!r}")
+    for host in config["fastagi"]["allowed_hosts"]:
+        if not host.strip():
+            raise ConfigError("'fastagi.allowed_hosts' has an empty entry")
 
 
 def redacted(config: Mapping[str, Any]) -> dict[str, Any]:
@@ -119,7 +164,8 @@ def _merge(into: dict[str, Any], new: Mapping[str, Any], origin: str, prefix: st
     for key, value in new.items():
         where = f"{prefix}{key}"
         if key not in into:
-            raise ConfigError(f"{origin}: unknown setting {where!r}")
+            why = REMOVED.get(where)
+            raise ConfigError(f"{origin}: unknown setting {where!r}" + (f" ({why})" if why else ""))
         current = into[key]
         if isinstance(current, dict):
             if not isinstance(value, dict):
@@ -145,6 +191,12 @@ def _coerce(default: Any, value: Any, where: str, origin: str) -> Any:
     elif isinstance(default, str):
         if isinstance(value, (str, int, float)) and not isinstance(value, bool):
             return str(value)
+    elif isinstance(default, list):
+        if isinstance(value, str):             # environment and flags: comma-separated
+            return [part.strip() for part in value.split(",") if part.strip()]
+        if isinstance(value, list) and all(isinstance(v, str) for v in value):
+            return list(value)
+        raise ConfigError(f"{origin}: {where!r} must be a list of strings")
     raise ConfigError(
         f"{origin}: {where!r} must be {type(default).__name__}, got {type(value).__name__}")
 

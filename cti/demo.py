@@ -3,7 +3,10 @@
 ``ctid --demo`` seeds a SQLite database (agents 1001…, their phones PJSIP/6001…, customers of
 every tier), starts the simulator's AMI server running our own ``dialplan/`` files, starts
 ctid against it, logs the agents in, and lets Poisson callers of mixed tiers ring the hotline.
-It prints where to look and a live one-line summary.
+It prints where to look and a live one-line summary (at most 80 columns, on a line of its own).
+
+The demo keeps its files where ctid's defaults put them (``var/``), so ``ctictl`` run from the
+same checkout finds the token without being told where.
 """
 from __future__ import annotations
 
@@ -14,6 +17,7 @@ from pathlib import Path
 from twisted.application import internet, service
 
 from cti import app
+from cti.cli.main import DEFAULT_TOKEN_FILE, DEFAULT_URL
 from cti.domain import channel_vars as V
 from cti.pbxsim.ami.accounts import parse_manager_conf
 from cti.pbxsim.ami.server import AMIServerFactory
@@ -30,9 +34,6 @@ DIALPLAN = ROOT / "dialplan" / "extensions_cti.conf"
 DEMO_SECRET = "demo-secret"
 
 DEMO_OVERRIDES = [
-    "database.url=sqlite:///var/demo/ctid.sqlite",
-    "database.spill_file=var/demo/outbox.jsonl",
-    "queue_log.file=var/demo/queue_log",
     "ami.port=15038",
     f"ami.secret={DEMO_SECRET}",
     "ami.auth=md5",
@@ -42,6 +43,7 @@ DEMO_OVERRIDES = [
 # Share of callers per tier (15 % VIP, as on a large mobile hotline).
 TIER_MIX = {"platinum": 0.02, "diamond": 0.03, "gold": 0.04, "silver": 0.06, "standard": 0.85}
 SKILLS = ("general", "billing", "service", "complaints")
+SUMMARY_WIDTH = 80
 
 
 def manager_conf(username: str, secret: str) -> str:
@@ -121,6 +123,7 @@ class Demo:
         ticker.clock = reactor
         ticker.setServiceParent(self.service)
         self._tty = getattr(out, "isatty", lambda: False)()
+        self._summary_open = False
 
     def start_traffic(self) -> None:
         d = self.daemon
@@ -128,35 +131,70 @@ class Demo:
             if agent.state.value == "logged-out":
                 d.agents.login(agent.agent_id)
         self.callers.start()
-        cfg = d.config
-        print(f"ctid demo: agent desktop http://127.0.0.1:{cfg['api']['port']}/ "
-              f"(sign in as agent1001 / demo), API http://127.0.0.1:{cfg['api']['port']}/api/status; "
-              f"simulated Asterisk AMI on 127.0.0.1:{cfg['pbxsim']['ami_port']}, ctid FastAGI on "
-              f"{cfg['fastagi']['port']}", file=self.out)
-        print(f"ctid demo: try  .venv/bin/ctictl --token-file {Path(cfg['database']['spill_file']).parent}"
-              f"/ctid-api-token agents", file=self.out)
-        print(f"ctid demo: queue_log in {cfg['queue_log']['file']}, database {cfg['database']['url']}",
-              file=self.out)
+        for line in self.banner():
+            self.say(line)
+
+    def banner(self) -> list[str]:
+        """Where to look, one short line each (in English, and the first steps in Chinese too):
+        only links a browser opens without a token."""
+        cfg = self.daemon.config
+        port = cfg["api"]["port"]
+        first = self.first_agent()
+        ctictl = "./scripts/ctictl"
+        url = f"http://127.0.0.1:{port}"
+        if url != DEFAULT_URL:
+            ctictl += f" --url {url}"
+        token = Path(cfg["database"]["spill_file"]).parent / "ctid-api-token"
+        if token != Path(DEFAULT_TOKEN_FILE):
+            ctictl += f" --token-file {token}"
+        return [
+            f"ctid demo: agent desktop {url}/",
+            f"ctid demo:   sign in as agent{first} / demo (a general agent: gets calls soon)",
+            f"ctid 演示：座席页面 {url}/ 账号 agent{first} 密码 demo",
+            f"ctid demo: operator CLI  {ctictl} status",
+            f"ctid demo:   (the JSON API under /api/ needs a token; ctictl sends it)",
+            f"ctid 演示：运维命令 {ctictl} status（/api/ 需令牌）",
+            f"ctid demo: simulated Asterisk AMI 127.0.0.1:{cfg['pbxsim']['ami_port']}, "
+            f"ctid FastAGI 127.0.0.1:{cfg['fastagi']['port']}",
+            f"ctid demo: queue_log {cfg['queue_log']['file']}",
+            f"ctid demo: database  {cfg['database']['url']}",
+        ]
+
+    def first_agent(self) -> str:
+        """The account to suggest: a general agent (VIP-dedicated ones wait for VIP callers)."""
+        agents = sorted(self.daemon.agents.all(), key=lambda a: a.agent_id)
+        general = [a for a in agents if a.group != "vip"]
+        return (general or agents)[0].agent_id if agents else "1001"
+
+    def say(self, line: str) -> None:
+        """A line of its own, even while the live summary is being redrawn in place."""
+        if self._summary_open:
+            self.out.write("\n")
+            self._summary_open = False
+        print(line, file=self.out)
+        self.out.flush()
 
     def summary(self) -> str:
         d = self.daemon
         states: dict[str, int] = {}
         for a in d.agents.all():
             states[a.state.value] = states.get(a.state.value, 0) + 1
-        calls = d.tracker.calls()
-        waiting = sum(1 for c in calls if c.state.value == "queued")
-        talking = sum(1 for c in calls if c.state.value == "connected")
+        waiting = sum(1 for c in d.tracker.calls() if c.state.value == "queued")
         placed = len(self.callers.calls)
         abandoned = sum(1 for c in self.callers.calls if c.abandoned)
-        return (f"calls placed {placed:5d} | waiting {waiting:3d} | talking {talking:3d} | "
-                f"abandoned {abandoned:4d} | agents ready {states.get('ready', 0):2d} "
-                f"busy {states.get('busy', 0):2d} wrap {states.get('after-call-work', 0):2d} "
-                f"away {states.get('not-ready', 0):2d} | ami {d.ami.state.value} | db backlog {d.outbox.backlog}")
+        line = (f"calls {placed:4d} wait {waiting:3d} gone {abandoned:3d} | "
+                f"ready {states.get('ready', 0):2d} busy {states.get('busy', 0):2d} "
+                f"wrap {states.get('after-call-work', 0):2d} away {states.get('not-ready', 0):2d}"
+                f" | ami {'ok' if d.ami.connected else 'down'}")
+        if d.outbox.backlog:
+            line += f" db {d.outbox.backlog}"
+        return line[:SUMMARY_WIDTH - 1]         # a full-width line wraps on many terminals
 
     def print_summary(self) -> None:
         line = self.summary()
         if self._tty:
-            self.out.write("\r" + line)
+            self.out.write("\r" + line + "\x1b[K")   # redraw in place, clear what is left
+            self._summary_open = True
             self.out.flush()
         else:
             print(line, file=self.out)

@@ -1,5 +1,5 @@
 # Shared by scripts/test and scripts/demo: create .venv and install ctid into it (once per
-# change of setup.cfg), with the given extras.
+# change of setup.cfg), with the given extras; install Debian packages they need.
 ensure_venv() {
     local extras="$1"
     if [ ! -x .venv/bin/python ]; then
@@ -9,5 +9,25 @@ ensure_venv() {
     if [ ! -f "$stamp" ] || [ setup.cfg -nt "$stamp" ] || [ pyproject.toml -nt "$stamp" ]; then
         .venv/bin/python -m pip install -q --disable-pip-version-check -e ".${extras:+[$extras]}"
         touch "$stamp"
+    fi
+}
+
+apt_install() {
+    local sudo=""
+    [ "$(id -u)" = 0 ] || sudo="sudo"
+    echo "${0##*/}: installing $*" >&2
+    $sudo apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq "$@" >/dev/null
+}
+
+# The desktop pages are in Chinese and English: without a CJK font a browser on this machine
+# shows the Chinese as boxes. Debian's WenQuanYi Zen Hei is small and covers GB 18030.
+ensure_cjk_font() {
+    if command -v fc-list >/dev/null 2>&1 && [ -n "$(fc-list :lang=zh family 2>/dev/null)" ]; then
+        return 0
+    fi
+    if ! command -v apt-get >/dev/null 2>&1 || ! apt_install fonts-wqy-zenhei; then
+        echo "${0##*/}: no Chinese font installed (Debian: fonts-wqy-zenhei or fonts-noto-cjk);" \
+             "Chinese text in the browser will show as boxes" >&2
     fi
 }

@@ -5,8 +5,15 @@
     ctictl staffing --calls-per-hour N --aht S ...      (a calculator; needs no daemon)
 
 Where ctid is: ``--url`` or ``CTID_URL`` (default http://127.0.0.1:8765); the token: ``--token``,
-``CTID_TOKEN``, or the file ctid writes at start-up (``--token-file``, default
-``var/ctid-api-token``). Exit codes: 0 done, 1 refused by ctid, 2 usage, 3 ctid unreachable.
+``CTID_TOKEN``, or the file ctid writes at start-up in its data directory (``--token-file`` or
+``CTID_TOKEN_FILE``, default ``var/ctid-api-token``, where ctid and the demo write it when run
+from a checkout); a token file that cannot be read is an error, never a silent "no token".
+Exit codes: 0 done (also when the reader of the output went away, ``ctictl agents | head``),
+1 refused by ctid, 2 usage, 3 ctid unreachable.
+
+Text that comes from the server (names, pause reasons, error messages) is printed with control
+characters escaped (``\x1b`` and the like), so nobody can clear or rewrite an operator's screen
+through a pause reason.
 """
 from __future__ import annotations
 
@@ -14,6 +21,7 @@ import argparse
 import json
 import os
 import sys
+import unicodedata
 import urllib.error
 import urllib.request
 from pathlib import Path
@@ -35,9 +43,13 @@ class Unreachable(Exception):
     pass
 
 
+class Usage(Exception):
+    """The command line cannot be carried out as given (exit code 2)."""
+
+
 class Refused(Exception):
     def __init__(self, status: int, code: str, message: str):
-        super().__init__(f"{message} ({code}, HTTP {status})")
+        super().__init__(f"{printable(message)} ({printable(code)}, HTTP {status})")
 
 
 class Client:
@@ -80,17 +92,33 @@ def _cell(value: Any) -> str:
         return "-"
     if isinstance(value, float):
         return f"{value:.1f}"
-    return str(value)
+    return printable(str(value))
 
 
-def _token(args: argparse.Namespace) -> str | None:
+def printable(text: str) -> str:
+    """``text`` safe for a terminal: control and format characters shown as escapes."""
+    return "".join(_escape(ch) if unicodedata.category(ch)[0] == "C" else ch for ch in text)
+
+
+def _escape(ch: str) -> str:
+    code = ord(ch)
+    if code < 0x100:
+        return f"\\x{code:02x}"
+    return f"\\u{code:04x}" if code < 0x10000 else f"\\U{code:08x}"
+
+
+def _token(args: argparse.Namespace) -> str:
     if args.token:
         return args.token
     path = Path(args.token_file)
     try:
-        return path.read_text().strip() or None
-    except OSError:
-        return None
+        token = path.read_text().strip()
+    except OSError as exc:
+        raise Usage(f"cannot read the token file {path}: {exc.strerror}. ctid writes it in its "
+                    f"data directory when it starts; give --token-file PATH or --token") from None
+    if not token:
+        raise Usage(f"the token file {path} is empty")
+    return token
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -115,17 +143,35 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    try:
+        code = _run(argv)
+        sys.stdout.flush()                  # a closed pipe shows up here, not at exit
+        return code
+    except BrokenPipeError:
+        # The reader went away (`ctictl agents | head`): nothing more to say to anyone. Point
+        # stdout at /dev/null so the interpreter's own flush at exit stays quiet too.
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        os.close(devnull)
+        return 0
+
+
+def _run(argv: Sequence[str] | None) -> int:
     args = build_parser().parse_args(argv)
     if args.command == "staffing":
         return staffing.run(args)
-    client = Client(args.url, _token(args))
+    try:
+        client = Client(args.url, _token(args))
+    except Usage as exc:
+        print(f"ctictl: {exc}", file=sys.stderr)
+        return 2
     try:
         if args.command == "agent":
             body = {"reason": args.reason} if args.action == "pause" else {}
             result = client.call("POST", f"/api/agents/{args.agent_id}/{args.action}", body)
             print(json.dumps(result, ensure_ascii=False) if args.json else
-                  f"agent {result.get('agent_id')}: {result.get('state')}"
-                  + (f" ({result['reason']})" if result.get("reason") else ""))
+                  f"agent {_cell(result.get('agent_id'))}: {_cell(result.get('state'))}"
+                  + (f" ({_cell(result['reason'])})" if result.get("reason") else ""))
             return 0
         result = client.call("GET", f"/api/{args.command}")
     except Refused as exc:
@@ -138,7 +184,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(json.dumps(result, ensure_ascii=False, indent=2))
     elif args.command == "status":
         for key, value in result.items():
-            print(f"{key:>16}: {json.dumps(value, ensure_ascii=False) if isinstance(value, (dict, list)) else value}")
+            shown = (json.dumps(value, ensure_ascii=False) if isinstance(value, (dict, list))
+                     else value)
+            print(f"{_cell(key):>16}: {_cell(shown)}")
     else:
         print(table(result, COLUMNS[args.command]))
     return 0

@@ -23,15 +23,22 @@ about abandons: only the daemon knows whether it moved the channel itself (it se
 waiting on something other than a command (an ACD decision) can watch
 :meth:`AGISession.when_hung_up`.
 
+Only the Asterisk boxes named in ``allowed_hosts`` may talk to it: a session decides which
+caller is a VIP and which agent is reserved, so a connection from any other address is logged
+(address masked) and closed before a byte of it is read. Names are resolved once, at start
+(:func:`resolve_hosts`).
+
 A client that sends half a header and goes, or never finishes it, is dropped by a timer
 (``header_timeout``) and costs nothing more; a route still running when the client vanishes gets
 :class:`AGIHangup` from its pending command.
 """
 from __future__ import annotations
 
+import ipaddress
 import logging
+import socket
 from collections import deque
-from typing import Any, Awaitable, Callable, Mapping, Optional, Union
+from typing import Any, Awaitable, Callable, Iterable, Mapping, Optional, Union
 
 from twisted.internet import defer
 from twisted.internet.interfaces import IDelayedCall, IReactorTime
@@ -50,6 +57,9 @@ from cti.protocol.agi import (
 log = logging.getLogger(__name__)
 
 Route = Callable[["AGISession"], Union[Awaitable[None], "defer.Deferred[None]", None]]
+
+#: A refused address is logged at most once in this many seconds.
+REFUSAL_LOG_INTERVAL = 60.0
 
 #: Seconds allowed for each fallback command and the linkedid look-up on the failure path.
 FALLBACK_COMMAND_TIMEOUT = 5.0
@@ -479,18 +489,87 @@ class FastAGIProtocol(Protocol):
             return "?"
 
 
+def resolve_hosts(names: Iterable[str]) -> frozenset[str]:
+    """The addresses of ``names`` (IP literals or host names); ValueError names one that fails."""
+    addresses: set[str] = set()
+    for name in names:
+        try:
+            addresses.add(_canonical(name))
+            continue
+        except ValueError:
+            pass
+        try:
+            infos = socket.getaddrinfo(name, None, proto=socket.IPPROTO_TCP)
+        except OSError as exc:
+            raise ValueError(f"cannot resolve FastAGI client host {name!r}: {exc}") from None
+        addresses.update(_canonical(info[4][0]) for info in infos)
+    return frozenset(addresses)
+
+
+def _canonical(address: str) -> str:
+    ip = ipaddress.ip_address(address.split("%", 1)[0])
+    if isinstance(ip, ipaddress.IPv6Address) and ip.ipv4_mapped is not None:
+        ip = ip.ipv4_mapped
+    return str(ip)
+
+
+def mask_address(address: str) -> str:
+    """An address for the log: the network kept, the host part hidden (``10.1.*.*``)."""
+    try:
+        ip = ipaddress.ip_address(_canonical(address))
+    except ValueError:
+        return "*"
+    if isinstance(ip, ipaddress.IPv4Address):
+        return ".".join(str(ip).split(".")[:2] + ["*", "*"])
+    return ":".join(ip.exploded.split(":")[:3]) + ":*"
+
+
 class FastAGIFactory(Factory):
-    """Serves FastAGI: ``routes`` maps ``agi_network_script`` names to route callables."""
+    """Serves FastAGI: ``routes`` maps ``agi_network_script`` names to route callables.
+
+    ``allowed_hosts`` (addresses, see :func:`resolve_hosts`) are the only peers served; ``None``
+    serves any peer (tests that build the protocol by hand).
+    """
 
     protocol = FastAGIProtocol
 
     def __init__(self, routes: Mapping[str, Route], fallback_context: str = CTX_FALLBACK,
                  header_timeout: float = 5.0, command_timeout: float | None = 600.0,
-                 clock: IReactorTime | None = None):
+                 clock: IReactorTime | None = None,
+                 allowed_hosts: Iterable[str] | None = None):
         if clock is None:
             from twisted.internet import reactor as clock  # the running reactor, chosen late
+        self.allowed_hosts = None if allowed_hosts is None else frozenset(
+            _canonical(a) for a in allowed_hosts)
+        self.refused = 0
+        self._refusal_logged: dict[str, float] = {}   # address -> when it was last logged
         self.routes = dict(routes)
         self.fallback_context = fallback_context
         self.header_timeout = header_timeout
         self.command_timeout = command_timeout
         self.clock: Any = clock
+
+    def buildProtocol(self, addr):
+        if self.allowed_hosts is not None:
+            host = getattr(addr, "host", "")
+            try:
+                allowed = _canonical(host) in self.allowed_hosts
+            except ValueError:
+                allowed = False
+            if not allowed:
+                self.refused += 1
+                self._log_refusal(host)
+                return None                      # Twisted closes it without reading
+        return super().buildProtocol(addr)
+
+    def _log_refusal(self, host: str) -> None:
+        """One line per address per minute at most: a scanner must not flood the log."""
+        now = self.clock.seconds()
+        last = self._refusal_logged.get(host)
+        if last is not None and now - last < REFUSAL_LOG_INTERVAL:
+            return
+        if len(self._refusal_logged) > 1000:
+            self._refusal_logged.clear()
+        self._refusal_logged[host] = now
+        log.warning("FastAGI connection from %s refused: not an allowed Asterisk host "
+                    "(%d refused so far)", mask_address(host), self.refused)

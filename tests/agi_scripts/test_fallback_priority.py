@@ -1,4 +1,8 @@
-"""The standalone fallback AGI script, run as Asterisk runs it: env on stdin, commands on stdout."""
+"""The standalone fallback AGI script, run as Asterisk runs it: env on stdin, commands on stdout.
+
+Asterisk starts it with Asterisk's environment, not the operator's: the script finds the
+database from ctid's configuration file, and says loudly when it cannot.
+"""
 import subprocess
 import sys
 from pathlib import Path
@@ -11,6 +15,8 @@ from cti.storage import migrations
 from cti.storage.repositories.customers import add_customer
 
 SCRIPT = Path(__file__).resolve().parents[2] / "agi_scripts" / "ctid-fallback-priority.py"
+OK = "200 result=1\n"
+UNSET = "200 result=0\n"
 
 
 @pytest.fixture
@@ -24,37 +30,80 @@ def database(tmp_path):
     return url
 
 
-def run(url, callerid, replies):
-    env = f"agi_request: ctid-fallback-priority.py\nagi_channel: PJSIP/trunk-1\nagi_callerid: {callerid}\n\n"
-    proc = subprocess.run([sys.executable, str(SCRIPT)], input=env + "".join(replies),
+@pytest.fixture
+def config_file(tmp_path, database):
+    path = tmp_path / "etc" / "ctid.yaml"
+    path.parent.mkdir()
+    path.write_text(f"ami:\n  host: 10.0.0.5\ndatabase:\n  url: {database}\n")
+    return path
+
+
+def run(callerid, replies, *, arg=None, env=None):
+    lines = ["agi_request: ctid-fallback-priority.py", "agi_channel: PJSIP/trunk-1",
+             f"agi_callerid: {callerid}"] + ([f"agi_arg_1: {arg}"] if arg else [])
+    proc = subprocess.run([sys.executable, str(SCRIPT)],
+                          input="\n".join(lines) + "\n\n" + "".join(replies),
                           capture_output=True, text=True, timeout=30,
-                          env={"CTID_DATABASE_URL": url, "PATH": "/usr/bin:/bin"})
-    return proc.returncode, proc.stdout.splitlines()
+                          env={"PATH": "/usr/bin:/bin", **(env or {})})
+    return proc.returncode, proc.stdout.splitlines(), proc.stderr
 
 
-def test_tier_from_database_sets_queue_prio(database):
-    code, commands = run(database, "13800000001",
-                         ["200 result=0\n", "200 result=1\n", "200 result=1\n"])
+def test_database_found_from_the_config_file_named_in_the_agi_argument(config_file):
+    code, commands, _ = run("13800000001", [UNSET, OK, OK], arg=str(config_file))
     assert code == 0
     assert commands[0] == 'GET VARIABLE "CTI_TIER"'
     assert commands[1] == 'SET VARIABLE "QUEUE_PRIO" "4"'
 
 
-def test_tier_already_on_the_channel_wins(database):
-    code, commands = run(database, "13800000001",
-                         ["200 result=1 (platinum)\n", "200 result=1\n", "200 result=1\n"])
+def test_config_file_from_the_environment_and_its_conf_d(tmp_path, config_file, database):
+    main = tmp_path / "other.yaml"
+    main.write_text("database:\n  url: sqlite:////nowhere/ctid.sqlite\n")
+    (tmp_path / "other.d").mkdir()
+    (tmp_path / "other.d" / "10-db.yaml").write_text(f"database:\n  url: {database}\n")
+    code, commands, _ = run("13800000001", [UNSET, OK, OK], env={"CTID_CONFIG": str(main)})
+    assert commands[1] == 'SET VARIABLE "QUEUE_PRIO" "4"'
+
+
+def test_tier_already_on_the_channel_wins(config_file):
+    code, commands, _ = run("13800000001", ["200 result=1 (platinum)\n", OK, OK],
+                            arg=str(config_file))
     assert commands[1] == 'SET VARIABLE "QUEUE_PRIO" "5"'
 
 
-def test_unknown_caller_is_standard(database):
-    code, commands = run(database, "13999999999",
-                         ["200 result=0\n", "200 result=1\n", "200 result=1\n"])
+def test_unknown_caller_is_standard(config_file):
+    code, commands, _ = run("13999999999", [UNSET, OK, OK], arg=str(config_file))
     assert commands[1] == 'SET VARIABLE "QUEUE_PRIO" "1"'
 
 
-def test_database_down_never_fails_the_caller(tmp_path):
-    code, commands = run(f"sqlite:///{tmp_path}/missing/dir/x.sqlite", "13800000001",
-                         ["200 result=0\n", "200 result=1\n"])
+def assert_loud(commands, stderr, words):
+    log = [c for c in commands if c.startswith("EXEC Log")]
+    assert len(log) == 1 and log[0].startswith('EXEC Log "WARNING,ctid fallback:')
+    assert any(c.startswith('VERBOSE "ctid fallback:') and c.endswith(" 1") for c in commands)
+    assert "ctid fallback:" in stderr
+    for word in words:
+        assert word in log[0] and word in stderr
+
+
+def test_no_settings_in_asterisks_environment_is_loud_and_still_queues_sanely(tmp_path):
+    missing = tmp_path / "missing.yaml"
+    code, commands, stderr = run("13800000001", [UNSET, OK, OK, OK, OK], arg=str(missing))
     assert code == 0
-    assert not any("QUEUE_PRIO" in c for c in commands)
-    assert commands[-1].startswith("VERBOSE")
+    assert_loud(commands, stderr, [str(missing)])
+    assert 'SET VARIABLE "QUEUE_PRIO" "1"' in commands
+
+
+def test_relative_sqlite_url_is_refused_loudly(tmp_path):
+    conf = tmp_path / "ctid.yaml"
+    conf.write_text("database:\n  url: sqlite:///var/ctid.sqlite\n")
+    code, commands, stderr = run("13800000001", [UNSET, OK, OK, OK, OK], arg=str(conf))
+    assert_loud(commands, stderr, ["relative"])
+    assert 'SET VARIABLE "QUEUE_PRIO" "1"' in commands
+
+
+def test_database_down_never_fails_the_caller(tmp_path):
+    conf = tmp_path / "ctid.yaml"
+    conf.write_text(f"database:\n  url: sqlite:///{tmp_path}/missing/dir/x.sqlite\n")
+    code, commands, stderr = run("13800000001", [UNSET, OK, OK, OK, OK], arg=str(conf))
+    assert code == 0
+    assert_loud(commands, stderr, ["does not exist"])
+    assert 'SET VARIABLE "QUEUE_PRIO" "1"' in commands

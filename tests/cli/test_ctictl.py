@@ -122,7 +122,7 @@ async def test_login_checks_the_password_off_the_reactor(daemon):
 
 
 def test_unreachable_ctid_exits_3(capsys):
-    code = ctictl(["--url", f"http://127.0.0.1:{free_port()}", "status"])
+    code = ctictl(["--url", f"http://127.0.0.1:{free_port()}", "--token", "t", "status"])
     assert code == 3 and "not reachable" in capsys.readouterr().err
 
 

@@ -13,14 +13,14 @@ def test_defaults_stand_alone():
 
 def test_layers_override_in_order(tmp_path):
     main = tmp_path / "ctid.yaml"
-    main.write_text("ami:\n  host: 10.0.0.1\n  port: 5039\nacd:\n  ring_timeout: 20\n")
+    main.write_text("ami:\n  host: 10.0.0.1\n  port: 5039\nacd:\n  wrap_up_seconds: 20\n")
     (tmp_path / "ctid.d").mkdir()
     (tmp_path / "ctid.d" / "10-site.yaml").write_text("ami:\n  port: 5040\n")
     c = cfg.load(main, environ={"CTID_AMI__PORT": "5041", "UNRELATED": "x"},
-                 overrides=["acd.ring_timeout=25"])
+                 overrides=["acd.wrap_up_seconds=25"])
     assert c["ami"]["host"] == "10.0.0.1"
     assert c["ami"]["port"] == 5041
-    assert c["acd"]["ring_timeout"] == 25
+    assert c["acd"]["wrap_up_seconds"] == 25.0
 
 
 def test_unknown_key_names_key_and_origin(tmp_path):
@@ -60,3 +60,35 @@ def test_free_form_sections_are_taken_whole(tmp_path):
     c = cfg.load(main, environ={})
     assert c["acd"]["routing"] == {"tiers": [{"name": "gold", "target": 0.85}]}
     assert c["ivr"]["menu"] == {"1": "billing"}
+
+
+@pytest.mark.parametrize("key, hint", [("acd.ring_timeout", "CTI_RING_TIMEOUT"),
+                                       ("queue_log.queue_name", "skill")])
+def test_settings_that_did_nothing_are_gone_and_say_why(tmp_path, key, hint):
+    section, name = key.split(".")
+    main = tmp_path / "ctid.yaml"
+    main.write_text(f"{section}:\n  {name}: 20\n")
+    with pytest.raises(ConfigError, match=rf"unknown setting '{key}' \(removed: .*{hint}"):
+        cfg.load(main, environ={})
+
+
+@pytest.mark.parametrize("override, message", [
+    ("acd.policy=nonsense", r"'acd.policy' must be one of .*got 'nonsense'"),
+    ("acd.routing.tiers=7", r"'acd.routing': tiers must be a list"),
+    ("log.level=LOUD", r"'log.level' must be one of DEBUG"),
+    ("api.port=70000", r"'api.port' must be between 0 and 65535"),
+    ("database.url=ctid.sqlite", r"'database.url' must be a database URL"),
+])
+def test_values_the_daemon_would_trip_over_are_refused_at_load(override, message):
+    with pytest.raises(ConfigError, match=message):
+        cfg.load(environ={}, overrides=[override])
+
+
+def test_allowed_hosts_from_file_or_environment(tmp_path):
+    main = tmp_path / "ctid.yaml"
+    main.write_text("fastagi:\n  allowed_hosts: [10.0.0.5, pbx1.example]\n")
+    assert cfg.load(main, environ={})["fastagi"]["allowed_hosts"] == ["10.0.0.5", "pbx1.example"]
+    c = cfg.load(environ={"CTID_FASTAGI__ALLOWED_HOSTS": "10.0.0.5, 10.0.0.6"})
+    assert c["fastagi"]["allowed_hosts"] == ["10.0.0.5", "10.0.0.6"]
+    with pytest.raises(ConfigError, match="must be a list of strings"):
+        cfg.load(main, environ={}, overrides=["fastagi.allowed_hosts=[1, 2]"])

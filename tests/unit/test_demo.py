@@ -1,0 +1,76 @@
+"""What the demo prints for a new user: links that open, an account that gets calls, a summary
+line that stays on its own line within 80 columns."""
+import io
+import unicodedata
+from types import SimpleNamespace
+
+import pytest
+from twisted.internet import reactor
+
+from cti import config as cfg
+from cti.cli.main import DEFAULT_TOKEN_FILE
+from cti.demo import DEMO_OVERRIDES, Demo
+
+
+def columns(line: str) -> int:
+    """Terminal columns: CJK characters take two."""
+    return sum(2 if unicodedata.east_asian_width(ch) in "WF" else 1 for ch in line)
+
+
+class Terminal(io.StringIO):
+    def isatty(self):
+        return True
+
+
+@pytest.fixture
+def demo(tmp_path):
+    config = cfg.load(environ={}, overrides=DEMO_OVERRIDES + [
+        f"database.url=sqlite:///{tmp_path}/ctid.sqlite",
+        f"database.spill_file={tmp_path}/outbox.jsonl",
+        f"queue_log.file={tmp_path}/queue_log", "fastagi.port=0", "web.port=0"])
+    out = Terminal()
+    runner = Demo(config, reactor, out=out)
+    yield runner
+    runner.daemon.db.engine.dispose()
+
+
+def test_the_demo_keeps_its_token_where_ctictl_looks_by_default():
+    config = cfg.load(environ={}, overrides=DEMO_OVERRIDES)
+    data_directory = config["database"]["spill_file"].rsplit("/", 1)[0]
+    assert f"{data_directory}/ctid-api-token" == DEFAULT_TOKEN_FILE
+
+
+def test_suggested_account_is_a_general_agent(demo):
+    first = demo.first_agent()
+    agent = demo.daemon.agents.get(first)
+    assert agent.group == "general"
+    banner = "\n".join(demo.banner())
+    assert f"agent{first} / demo" in banner
+
+
+def test_banner_links_only_what_a_browser_opens_and_points_at_ctictl(demo, tmp_path):
+    lines = demo.banner()
+    port = demo.daemon.config["api"]["port"]
+    assert any(line.endswith(f"http://127.0.0.1:{port}/") for line in lines)
+    assert not any("/api/status" in line for line in lines)
+    assert any("ctictl" in line and line.endswith(" status") for line in lines)
+    assert all(columns(line) <= 80 for line in lines if str(tmp_path) not in line)
+    assert sum("座席页面" in line or "运维命令" in line for line in lines) == 2
+    assert any(f"--token-file {tmp_path}/ctid-api-token" in line for line in lines)
+
+
+def test_summary_fits_80_columns_even_when_busy(demo):
+    demo.callers.calls = [SimpleNamespace(abandoned=i % 10 == 0) for i in range(9999)]
+    line = demo.summary()
+    assert len(line) < 80
+    assert line.startswith("calls 9999 wait   0 gone 1000 | ready  0") and line.endswith("ami down")
+    demo.callers.calls = [SimpleNamespace(abandoned=True) for i in range(10 ** 6)]
+    assert len(demo.summary()) < 80
+
+
+def test_banner_after_a_summary_starts_on_a_line_of_its_own(demo):
+    demo.print_summary()
+    demo.say("ctid demo: hello")
+    text = demo.out.getvalue()
+    assert "\nctid demo: hello\n" in text
+    assert text.startswith("\r")

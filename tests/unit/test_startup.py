@@ -1,0 +1,143 @@
+"""Starting ctid as an operator does: `python -m cti.main` in a directory of its own.
+
+A refused start says why in one line on stderr, exits 2, shows no traceback and creates no
+database; a second ctid leaves the first one's token file alone.
+"""
+import logging
+import os
+import socket
+import stat
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from cti import config as cfg
+from cti import main as ctid_main
+from tests.e2e.harness import free_port
+
+
+def settings(**extra):
+    values = {"ami.port": free_port(), "ami.secret": "x", "fastagi.port": free_port(),
+              "api.port": free_port(), "web.port": free_port(), **extra}
+    return [arg for key, value in values.items() for arg in ("--set", f"{key}={value}")]
+
+
+def ctid(cwd, *argv, timeout=60):
+    return subprocess.run([sys.executable, "-m", "cti.main", *argv], cwd=cwd, timeout=timeout,
+                          capture_output=True, text=True)
+
+
+def assert_refused(proc, *words):
+    assert proc.returncode == 2, proc.stderr
+    lines = proc.stderr.strip().splitlines()
+    assert len(lines) == 1, proc.stderr
+    assert "Traceback" not in proc.stderr
+    for word in words:
+        assert word in lines[0]
+
+
+@pytest.mark.parametrize("setting, words", [
+    ("acd.policy=nonsense", ["acd.policy", "nonsense"]),
+    ("acd.routing.tiers=7", ["acd.routing", "tiers"]),
+    ("log.level=LOUD", ["log.level", "LOUD"]),
+    ("acd.ring_timeout=20", ["acd.ring_timeout", "CTI_RING_TIMEOUT"]),
+    ("fastagi.allowed_hosts=no-such-host.invalid", ["fastagi.allowed_hosts", "no-such-host"]),
+])
+def test_bad_setting_is_one_line_exit_2_and_nothing_created(tmp_path, setting, words):
+    proc = ctid(tmp_path, *settings(), "--set", setting, "--duration", "1")
+    assert_refused(proc, *words)
+    assert not (tmp_path / "var").exists()
+
+
+def test_bad_setting_with_a_database_already_there_leaves_it_alone(tmp_path):
+    (tmp_path / "var").mkdir()
+    (tmp_path / "var" / "ctid.sqlite").write_bytes(b"")
+    proc = ctid(tmp_path, *settings(), "--set", "acd.policy=nonsense", "--duration", "1")
+    assert_refused(proc, "acd.policy")
+    assert (tmp_path / "var" / "ctid.sqlite").read_bytes() == b""
+
+
+def test_absolute_sqlite_path_in_a_missing_directory(tmp_path):
+    missing = tmp_path / "no" / "such" / "dir"
+    proc = ctid(tmp_path, *settings(**{"database.url": f"sqlite:///{missing}/ctid.sqlite"}),
+                "--duration", "1")
+    assert_refused(proc, str(missing), "does not exist")
+    assert not (tmp_path / "no").exists() and not (tmp_path / "var").exists()
+
+
+def test_port_in_use(tmp_path):
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen(1)
+        port = taken.getsockname()[1]
+        proc = ctid(tmp_path, *settings(**{"api.port": port}), "--duration", "1")
+    assert_refused(proc, f"127.0.0.1:{port}", "in use")
+    assert not (tmp_path / "var").exists()
+
+
+def wait_for(path: Path, proc, seconds=30.0):
+    deadline = time.monotonic() + seconds
+    while not path.exists():
+        assert proc.poll() is None, proc.stderr.read()
+        assert time.monotonic() < deadline, f"{path} never appeared"
+        time.sleep(0.1)
+
+
+def test_second_ctid_exits_2_and_leaves_the_first_ones_token(tmp_path):
+    argv = settings()
+    first = subprocess.Popen([sys.executable, "-m", "cti.main", *argv, "--duration", "60"],
+                             cwd=tmp_path, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+                             text=True)
+    try:
+        token_file = tmp_path / "var" / "ctid-api-token"
+        wait_for(token_file, first)
+        time.sleep(0.5)                          # let it finish writing
+        token = token_file.read_text()
+        again = ctid(tmp_path, *argv, "--duration", "1")
+        assert_refused(again, "in use")
+        other_ports = ctid(tmp_path, *settings(), "--duration", "1")   # same data directory
+        assert_refused(other_ports, "another ctid", f"pid {first.pid}")
+        assert token_file.read_text() == token
+        assert first.poll() is None
+    finally:
+        first.terminate()
+        first.wait(30)
+
+
+def test_data_files_are_private(tmp_path):
+    proc = ctid(tmp_path, *settings(), "--duration", "2")
+    assert proc.returncode == 0, proc.stderr
+    var = tmp_path / "var"
+    assert stat.S_IMODE(var.stat().st_mode) == 0o700
+    for path in var.iterdir():
+        assert stat.S_IMODE(path.stat().st_mode) & 0o077 == 0, path
+
+
+def test_existing_readable_files_are_tightened_with_a_warning(tmp_path, caplog):
+    var = tmp_path / "var"
+    var.mkdir(mode=0o755)
+    os.chmod(var, 0o755)
+    journal = var / "ctid-calls.json"
+    journal.write_text("{}")
+    journal.chmod(0o644)
+    database = tmp_path / "db" / "ctid.sqlite"
+    database.parent.mkdir()
+    database.write_bytes(b"")
+    database.chmod(0o644)
+    config = cfg.load(environ={}, overrides=[
+        f"database.url=sqlite:///{database}", f"database.spill_file={var}/outbox.jsonl",
+        f"queue_log.file={var}/queue_log", "fastagi.port=0", "api.port=0", "web.port=0"])
+    umask = os.umask(0o022)
+    try:
+        with caplog.at_level(logging.WARNING, logger="cti.main"):
+            lock = ctid_main.prepare(config)
+        lock.close()
+    finally:
+        os.umask(umask)
+    assert stat.S_IMODE(var.stat().st_mode) == 0o700
+    assert stat.S_IMODE(journal.stat().st_mode) == 0o600
+    assert stat.S_IMODE(database.stat().st_mode) == 0o600
+    assert sum("readable by others" in r.getMessage() for r in caplog.records) == 3
