@@ -82,7 +82,14 @@ def main(argv: Sequence[str] | None = None) -> int:
         top = runner.service
     else:
         top = app.build(config, reactor).service
-    top.startService()
+    from twisted.internet.error import CannotListenError
+    try:
+        top.startService()
+    except CannotListenError as exc:          # taken between the check and the bind
+        print(f"ctid: cannot start: cannot listen on {exc.interface or '*'}:{exc.port}: "
+              f"{exc.socketError}", file=sys.stderr)
+        lock.close()
+        return 2
     reactor.addSystemEventTrigger("before", "shutdown", top.stopService)
     if args.duration:
         reactor.callLater(args.duration, reactor.stop)

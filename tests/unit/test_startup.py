@@ -141,3 +141,20 @@ def test_existing_readable_files_are_tightened_with_a_warning(tmp_path, caplog):
     assert stat.S_IMODE(journal.stat().st_mode) == 0o600
     assert stat.S_IMODE(database.stat().st_mode) == 0o600
     assert sum("readable by others" in r.getMessage() for r in caplog.records) == 3
+
+
+def test_port_taken_between_the_check_and_the_bind(tmp_path):
+    """The check cannot hold a port: another process may take it just after. The bind's own
+    failure then is still one clear line and exit 2, not a traceback."""
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen(1)
+        port = taken.getsockname()[1]
+        script = ("import sys; from cti import main as m; m.check_ports = lambda listeners: None; "
+                  "sys.exit(m.main(sys.argv[1:]))")
+        proc = subprocess.run([sys.executable, "-c", script, *settings(**{"api.port": port}),
+                               "--duration", "1"], cwd=tmp_path, timeout=60,
+                              capture_output=True, text=True)
+    assert proc.returncode == 2, proc.stderr
+    assert "Traceback" not in proc.stderr
+    assert f":{port}" in proc.stderr.strip().splitlines()[-1]
