@@ -8,6 +8,13 @@ records, screen-pop) as a :class:`CallChange`; the tracker itself does no I/O.
 Channel names: the caller's channel is the one that ran ``cti-inbound``; the agent leg is the
 ``DestChannel`` of the ``DialBegin`` whose ``Channel`` is the caller. Events of channels that
 belong to no call are ignored.
+
+Asterisk keeps each channel's events in order, not the order between channels (each channel
+is a thread of its own): the agent's ``Hangup`` may come before or after the caller's. So
+nothing here is decided by which channel's event arrives first. Who ended a connected call is
+read from the caller's own channel: a ``HangupRequest`` there (``ast_queue_hangup``: the
+caller's side hung up) before its ``Hangup`` means the caller; no such request means the call
+ended from the agent's side (the dialplan ends the caller's channel when ``Dial`` returns).
 """
 from __future__ import annotations
 
@@ -48,7 +55,8 @@ class Call:
     ended_at: float | None = None
     offers: int = 0
     rona_agents: list[str] = field(default_factory=list)
-    ended_by: str = "caller"             # "agent" when the agent's leg hung up first
+    ended_by: str = "caller"             # who ended a connected call: "caller" or "agent"
+    caller_asked_hangup: bool = False    # a HangupRequest on the caller's channel while connected
     redirect_settled: bool = False       # the current offer's Redirect got an answer (or failed)
     fell_back: bool = False              # handed to app_queue (cti-fallback)
 
@@ -130,6 +138,7 @@ class CallTracker:
             "UserEvent": self._on_user_event,
             "DialBegin": self._on_dial_begin,
             "DialEnd": self._on_dial_end,
+            "HangupRequest": self._on_hangup_request,
             "Hangup": self._on_hangup,
         }
 
@@ -236,8 +245,7 @@ class CallTracker:
         if call is None:
             return
         if where == "gone":
-            self._on_hangup(Message.of({"Event": "Hangup", "Channel": call.channel,
-                                        "Cause": "resync"}))
+            self._end(call, "resync")
         elif where == "waiting" and call.state is CallState.IVR:
             self.enqueue(call_id)                      # its CTIWait was lost with the link
         elif where == "waiting" and call.state in (CallState.OFFERED, CallState.RINGING):
@@ -255,8 +263,7 @@ class CallTracker:
         if call.state in (CallState.OFFERED, CallState.RINGING):
             ended_at = call.answered_unseen(agent_id, ended_at)
             self._move(call, CallEvent.ANSWER, call.agent_id, "resync")
-        self._on_hangup(Message.of({"Event": "Hangup", "Channel": call.channel, "Cause": "resync"}),
-                        at=ended_at)
+        self._end(call, "resync", at=ended_at)
 
     # -- AMI -------------------------------------------------------------------------------
     def _on_user_event(self, msg: Message) -> None:
@@ -306,20 +313,30 @@ class CallTracker:
             return
         self._no_answer(call, status)
 
-    def _on_hangup(self, msg: Message, at: float | None = None) -> None:
-        channel = msg.get("Channel", "")
-        call = self._by_channel.get(channel)
+    def _on_hangup_request(self, msg: Message) -> None:
+        """``HangupRequest`` is published on the channel whose own side hung up (the trunk's
+        BYE, the far half of a Local pair); ``SoftHangupRequest`` (the dialplan ending, an AMI
+        Hangup) is not read. Only the caller's channel counts: its order against its own
+        ``Hangup`` is guaranteed, its order against the agent's events is not."""
+        call = self._by_channel.get(msg.get("Channel", ""))
+        if call is not None and call.state is CallState.CONNECTED:
+            call.caller_asked_hangup = True
+
+    def _on_hangup(self, msg: Message) -> None:
+        call = self._by_channel.get(msg.get("Channel", ""))
         if call is None:
-            leg_of = self._by_agent_channel.get(channel)
-            if leg_of is not None and leg_of.state is CallState.CONNECTED:
-                leg_of.ended_by = "agent"
-            return
+            return              # an agent leg, or no call of ours: the caller's channel decides
+        if call.state is CallState.CONNECTED:
+            call.ended_by = "caller" if call.caller_asked_hangup else "agent"
+        self._end(call, msg.get("Cause", ""))
+
+    def _end(self, call: Call, cause: str, at: float | None = None) -> None:
         call.ended_at = at if at is not None else self._clock()
         agent = call.agent_id
-        self._move(call, CallEvent.HANGUP, agent, msg.get("Cause", ""))
+        self._move(call, CallEvent.HANGUP, agent, cause)
         self._forget_agent_leg(call)
-        if self._by_channel.get(channel) is call:
-            del self._by_channel[channel]
+        if self._by_channel.get(call.channel) is call:
+            del self._by_channel[call.channel]
         self._calls.pop(call.call_id, None)
 
     # -- internals -------------------------------------------------------------------------
