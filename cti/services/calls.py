@@ -57,6 +57,7 @@ class Call:
     rona_agents: list[str] = field(default_factory=list)
     ended_by: str = "caller"             # who ended a connected call: "caller" or "agent"
     caller_asked_hangup: bool = False    # a HangupRequest on the caller's channel while connected
+    ended_in: CallState | None = None    # the state the caller's hangup found the call in
     redirect_settled: bool = False       # the current offer's Redirect got an answer (or failed)
     fell_back: bool = False              # handed to app_queue (cti-fallback)
 
@@ -332,6 +333,7 @@ class CallTracker:
 
     def _end(self, call: Call, cause: str, at: float | None = None) -> None:
         call.ended_at = at if at is not None else self._clock()
+        call.ended_in = call.state
         agent = call.agent_id
         self._move(call, CallEvent.HANGUP, agent, cause)
         self._forget_agent_leg(call)
