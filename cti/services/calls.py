@@ -139,6 +139,8 @@ class CallTracker:
             "UserEvent": self._on_user_event,
             "DialBegin": self._on_dial_begin,
             "DialEnd": self._on_dial_end,
+            "BridgeEnter": self._on_bridge,
+            "BridgeLeave": self._on_bridge,
             "HangupRequest": self._on_hangup_request,
             "Hangup": self._on_hangup,
         }
@@ -320,8 +322,18 @@ class CallTracker:
         Hangup) is not read. Only the caller's channel counts: its order against its own
         ``Hangup`` is guaranteed, its order against the agent's events is not."""
         call = self._by_channel.get(msg.get("Channel", ""))
-        if call is not None and call.state is CallState.CONNECTED:
-            call.caller_asked_hangup = True
+        if call is not None:
+            call.caller_asked_hangup = True     # read only if the Hangup finds it connected
+
+    def _on_bridge(self, msg: Message) -> None:
+        """The caller's channel enters or leaves a bridge while ctid still thinks it rings:
+        the answer happened where ctid could not see it (its ``DialEnd`` was lost with the AMI
+        link). The caller is only ever bridged to the agent it was offered to."""
+        call = self._by_channel.get(msg.get("Channel", ""))
+        if call is None or call.state not in (CallState.OFFERED, CallState.RINGING):
+            return
+        call.answered_unseen(call.agent_id or "", self._clock())
+        self._move(call, CallEvent.ANSWER, call.agent_id, "bridged-unseen")
 
     def _on_hangup(self, msg: Message) -> None:
         call = self._by_channel.get(msg.get("Channel", ""))

@@ -106,3 +106,22 @@ def test_a_hangup_request_on_the_agent_leg_alone_does_not_end_the_call() -> None
     tracker.handle(ev("HangupRequest", AGENT_LEG, Cause="16"))
     tracker.handle(ev("Hangup", AGENT_LEG, Cause="16"))
     assert call.state is CallState.CONNECTED
+
+
+def test_an_answer_lost_with_the_link_is_read_from_the_callers_bridge_events() -> None:
+    """The AMI link came back while the caller talked: its DialEnd ANSWER was lost, the first
+    events ctid sees are the caller's HangupRequest and BridgeLeave. It was answered."""
+    now = [1000.0]
+    tracker = CallTracker(lambda: now[0])
+    qlog = QueueLog()
+    tracker.subscribe(CallRecords(lambda record: None, qlog, lambda call_id: 1, lambda: now[0]))
+    call = tracker.register(Call("cti-1", CALLER, "1.1", "1.1", "13800000001"))
+    tracker.handle(ev("UserEvent", CALLER, UserEvent="CTIWait"))
+    tracker.offered("cti-1", "6001")
+    tracker.handle(ev("DialBegin", CALLER, DestChannel=AGENT_LEG))
+    now[0] += 5
+    caller, _ = caller_ends()
+    for msg in caller:
+        tracker.handle(msg)
+    assert call.state is CallState.ENDED and call.answered_at == 1000.0 and call.ended_by == "caller"
+    assert qlog.lines == ["ENTERQUEUE", "CONNECT", "COMPLETECALLER"]
