@@ -58,6 +58,7 @@ class Call:
     ended_by: str = "caller"             # who ended a connected call: "caller" or "agent"
     caller_asked_hangup: bool = False    # a HangupRequest on the caller's channel while connected
     ended_in: CallState | None = None    # the state the caller's hangup found the call in
+    answer_unseen: bool = False          # answered_at was filled in by answered_unseen
     redirect_settled: bool = False       # the current offer's Redirect got an answer (or failed)
     fell_back: bool = False              # handed to app_queue (cti-fallback)
 
@@ -75,6 +76,7 @@ class Call:
         moment ctid knew of (its ring, else its offer) stands in. Returns the end, never
         before that answer (the marker's end is whole seconds)."""
         self.agent_id = self.agent_id or agent_id or None
+        self.answer_unseen = self.answer_unseen or self.answered_at is None
         self.answered_at = self.answered_at or self.ring_started or self.offered_at or ended_at
         return max(ended_at, self.answered_at)
 
@@ -235,7 +237,13 @@ class CallTracker:
         recorded, without indexing its channel (Asterisk may have reused the name since)."""
         if call.call_id in self._calls:
             return
-        call.machine = CallMachine(state)
+        if state is CallState.CONNECTED and call.answer_unseen:
+            # answered while ctid was down too: announce the answer it never saw (a CONNECT
+            # line, as for every answered call), then the end
+            call.machine = CallMachine(CallState.RINGING)
+            self._move(call, CallEvent.ANSWER, call.agent_id, "ended-while-down")
+        else:
+            call.machine = CallMachine(state)
         call.ended_at = ended_at if ended_at is not None else self._clock()
         self._move(call, CallEvent.HANGUP, call.agent_id, "ended-while-down")
 
