@@ -56,7 +56,7 @@ class Call:
     offers: int = 0
     rona_agents: list[str] = field(default_factory=list)
     ended_by: str = "caller"             # who ended a connected call: "caller" or "agent"
-    caller_asked_hangup: bool = False    # a HangupRequest on the caller's channel while connected
+    caller_asked_hangup: bool = False    # a HangupRequest on the caller's own channel (it hung up)
     ended_in: CallState | None = None    # the state the caller's hangup found the call in
     answer_unseen: bool = False          # answered_at was filled in by answered_unseen
     redirect_settled: bool = False       # the current offer's Redirect got an answer (or failed)

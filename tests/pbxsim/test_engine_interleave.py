@@ -31,7 +31,8 @@ def _run(seed: int, latency: float = 0.01) -> tuple[list[Message], list[Message]
     interleaver = Interleaver(out.append, clock, random.Random(seed), latency)
     sent = []
     for i in range(5):
-        for msg in (ev("Newexten", Channel="A", Priority=str(i)), ev("Newexten", Channel="B", Priority=str(i))):
+        for msg in (ev("Newexten", Channel="A", Priority=str(i)),
+                    ev("Newexten", Channel="B", Priority=str(i))):
             sent.append(msg)
             interleaver.offer(msg)
         if i == 2:                                  # an event naming both keeps both orders
