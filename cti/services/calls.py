@@ -8,6 +8,13 @@ records, screen-pop) as a :class:`CallChange`; the tracker itself does no I/O.
 Channel names: the caller's channel is the one that ran ``cti-inbound``; the agent leg is the
 ``DestChannel`` of the ``DialBegin`` whose ``Channel`` is the caller. Events of channels that
 belong to no call are ignored.
+
+Asterisk keeps each channel's events in order, not the order between channels (each channel
+is a thread of its own): the agent's ``Hangup`` may come before or after the caller's. So
+nothing here is decided by which channel's event arrives first. Who ended a connected call is
+read from the caller's own channel: a ``HangupRequest`` there (``ast_queue_hangup``: the
+caller's side hung up) before its ``Hangup`` means the caller; no such request means the call
+ended from the agent's side (the dialplan ends the caller's channel when ``Dial`` returns).
 """
 from __future__ import annotations
 
@@ -48,7 +55,10 @@ class Call:
     ended_at: float | None = None
     offers: int = 0
     rona_agents: list[str] = field(default_factory=list)
-    ended_by: str = "caller"             # "agent" when the agent's leg hung up first
+    ended_by: str = "caller"             # who ended a connected call: "caller" or "agent"
+    caller_asked_hangup: bool = False    # a HangupRequest on the caller's own channel (it hung up)
+    ended_in: CallState | None = None    # the state the caller's hangup found the call in
+    answer_unseen: bool = False          # answered_at was filled in by answered_unseen
     redirect_settled: bool = False       # the current offer's Redirect got an answer (or failed)
     fell_back: bool = False              # handed to app_queue (cti-fallback)
 
@@ -66,6 +76,7 @@ class Call:
         moment ctid knew of (its ring, else its offer) stands in. Returns the end, never
         before that answer (the marker's end is whole seconds)."""
         self.agent_id = self.agent_id or agent_id or None
+        self.answer_unseen = self.answer_unseen or self.answered_at is None
         self.answered_at = self.answered_at or self.ring_started or self.offered_at or ended_at
         return max(ended_at, self.answered_at)
 
@@ -147,6 +158,9 @@ class CallTracker:
             "UserEvent": self._on_user_event,
             "DialBegin": self._on_dial_begin,
             "DialEnd": self._on_dial_end,
+            "BridgeEnter": self._on_bridge,
+            "BridgeLeave": self._on_bridge,
+            "HangupRequest": self._on_hangup_request,
             "Hangup": self._on_hangup,
         }
 
@@ -240,7 +254,13 @@ class CallTracker:
         recorded, without indexing its channel (Asterisk may have reused the name since)."""
         if call.call_id in self._calls:
             return
-        call.machine = CallMachine(state)
+        if state is CallState.CONNECTED and call.answer_unseen:
+            # answered while ctid was down too: announce the answer it never saw (a CONNECT
+            # line, as for every answered call), then the end
+            call.machine = CallMachine(CallState.RINGING)
+            self._move(call, CallEvent.ANSWER, call.agent_id, "ended-while-down")
+        else:
+            call.machine = CallMachine(state)
         call.ended_at = ended_at if ended_at is not None else self._clock()
         self._move(call, CallEvent.HANGUP, call.agent_id, "ended-while-down")
 
@@ -253,8 +273,7 @@ class CallTracker:
         if call is None:
             return
         if where == "gone":
-            self._on_hangup(Message.of({"Event": "Hangup", "Channel": call.channel,
-                                        "Cause": "resync"}))
+            self._end(call, "resync")
         elif where == "waiting" and call.state is CallState.IVR:
             self.enqueue(call_id)                      # its CTIWait was lost with the link
         elif where == "waiting" and call.state in (CallState.OFFERED, CallState.RINGING):
@@ -281,8 +300,7 @@ class CallTracker:
         if call.state in (CallState.OFFERED, CallState.RINGING):
             ended_at = call.answered_unseen(agent_id, ended_at)
             self._move(call, CallEvent.ANSWER, call.agent_id, "resync")
-        self._on_hangup(Message.of({"Event": "Hangup", "Channel": call.channel, "Cause": "resync"}),
-                        at=ended_at)
+        self._end(call, "resync", at=ended_at)
 
     # -- AMI -------------------------------------------------------------------------------
     def _on_user_event(self, msg: Message) -> None:
@@ -332,20 +350,41 @@ class CallTracker:
             return
         self._no_answer(call, status)
 
-    def _on_hangup(self, msg: Message, at: float | None = None) -> None:
-        channel = msg.get("Channel", "")
-        call = self._by_channel.get(channel)
-        if call is None:
-            leg_of = self._by_agent_channel.get(channel)
-            if leg_of is not None and leg_of.state is CallState.CONNECTED:
-                leg_of.ended_by = "agent"
+    def _on_hangup_request(self, msg: Message) -> None:
+        """``HangupRequest`` is published on the channel whose own side hung up (the trunk's
+        BYE, the far half of a Local pair); ``SoftHangupRequest`` (the dialplan ending, an AMI
+        Hangup) is not read. Only the caller's channel counts: its order against its own
+        ``Hangup`` is guaranteed, its order against the agent's events is not."""
+        call = self._by_channel.get(msg.get("Channel", ""))
+        if call is not None:
+            call.caller_asked_hangup = True     # read only if the Hangup finds it connected
+
+    def _on_bridge(self, msg: Message) -> None:
+        """The caller's channel enters or leaves a bridge while ctid still thinks it rings:
+        the answer happened where ctid could not see it (its ``DialEnd`` was lost with the AMI
+        link). The caller is only ever bridged to the agent it was offered to."""
+        call = self._by_channel.get(msg.get("Channel", ""))
+        if call is None or call.state not in (CallState.OFFERED, CallState.RINGING):
             return
+        call.answered_unseen(call.agent_id or "", self._clock())
+        self._move(call, CallEvent.ANSWER, call.agent_id, "bridged-unseen")
+
+    def _on_hangup(self, msg: Message) -> None:
+        call = self._by_channel.get(msg.get("Channel", ""))
+        if call is None:
+            return              # an agent leg, or no call of ours: the caller's channel decides
+        if call.state is CallState.CONNECTED:
+            call.ended_by = "caller" if call.caller_asked_hangup else "agent"
+        self._end(call, msg.get("Cause", ""))
+
+    def _end(self, call: Call, cause: str, at: float | None = None) -> None:
         call.ended_at = at if at is not None else self._clock()
+        call.ended_in = call.state
         agent = call.agent_id
-        self._move(call, CallEvent.HANGUP, agent, msg.get("Cause", ""))
+        self._move(call, CallEvent.HANGUP, agent, cause)
         self._forget_agent_leg(call)
-        if self._by_channel.get(channel) is call:
-            del self._by_channel[channel]
+        if self._by_channel.get(call.channel) is call:
+            del self._by_channel[call.channel]
         self._calls.pop(call.call_id, None)
 
     # -- internals -------------------------------------------------------------------------

@@ -84,6 +84,12 @@ class CallRecords:
                 call_id=call.call_id, started_at=_at(call.answered_at), agent_number=agent_id,
                 customer_id=_int(call.customer_id), duration_seconds=talk))
         elif call.state is CallState.ABANDONED:
+            if call.ended_in is CallState.RINGING and agent_id:
+                # the caller hung up while the agent rang: app_queue writes RINGCANCELED with
+                # the ring time in ms for each member it rang, before the ABANDON
+                ring_ms = int(1000 * ((call.ended_at or now) - (call.ring_started or call.offered_at or now)))
+                self._qlog.log("RINGCANCELED", callid=call.uniqueid, queuename=call.skill,
+                               agent=agent_id, ringtime_ms=max(0, ring_ms))
             self._qlog.log("ABANDON", callid=call.uniqueid, queuename=call.skill,
                            position=max(1, self._position(call.call_id)) if origpos else 1,
                            origposition=origpos or 1, waittime=round(wait))

@@ -73,6 +73,8 @@ class World:
     calls: list = field(default_factory=list)         # CallHandle
     daemons: list = field(default_factory=list)
     trace: dict = field(default_factory=dict)
+    recording_files: list = field(default_factory=list)   # MIXMONITOR_FILENAME values set
+    hangups: dict = field(default_factory=dict)           # linkedid -> channels in AMI order
 
     def __post_init__(self):
         ports = {k: free_port() for k in ("ami", "agi", "api", "web")}
@@ -110,6 +112,10 @@ class World:
 
     # -- the PBX side --------------------------------------------------------------------------
     def _pbx_event(self, msg) -> None:
+        if msg.name == "VarSet" and msg.get("Variable") == "MIXMONITOR_FILENAME":
+            self.recording_files.append(msg["Value"])
+        if msg.name == "Hangup":
+            self.hangups.setdefault(msg.get("Linkedid"), []).append(msg.get("Channel"))
         if msg.name in ("Newexten", "Hangup", "AGIExecEnd", "UserEvent") and msg.get("Channel", "").startswith("PJSIP/trunk"):
             self.trace.setdefault(msg["Channel"], []).append(
                 (round(reactor.seconds(), 2), msg.name, msg.get("Context"), msg.get("Priority"),
@@ -134,8 +140,10 @@ class World:
         pool = self.numbers.get(tier) or []
         number = self.rng.choice(pool) if pool and self.rng.random() < 0.9 else \
             f"139{self.rng.randrange(10 ** 8):08d}"
+        # a quarter of the callers hang up while talking, before the agent would
+        talk = self.rng.uniform(0.2, 0.5) if self.rng.random() < 0.25 else None
         self.calls.append(place_call(self.pbx, number, "cti-inbound", "10010", patience=patience,
-                                     dtmf=self.rng.choice(["1", "2", "3"])))
+                                     dtmf=self.rng.choice(["1", "2", "3"]), talk=talk))
 
     def drop_ami(self) -> None:
         for session in list(self.ami_server.sessions):

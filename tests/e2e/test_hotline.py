@@ -9,7 +9,14 @@ What must hold afterwards:
 * an answered caller's wait counts from their first arrival, across the restart (their place
   in line was kept);
 * no Redirect was sent twice for one offer, and no Originate at all;
-* the queue_log file is in Asterisk's format.
+* the queue_log file is in Asterisk's format, and says who ended each call ctid saw end
+  (COMPLETECALLER for the callers who hung up while talking, COMPLETEAGENT otherwise);
+* a recording file was started for answered calls only, one each;
+* RINGCANCELED only for callers who gave up while an agent rang.
+
+The run is repeated under several seeds: the simulator interleaves the events of different
+channels in a seeded random order (each channel's own order kept, as on Asterisk), so every
+seed shows ctid other interleavings, e.g. the caller's Hangup before the agent's.
 """
 from __future__ import annotations
 
@@ -25,6 +32,7 @@ from cti.storage.queue_log import parse_line
 from tests.e2e.harness import World, sleep
 
 CALLS = 300
+SEEDS = (11, 23, 42)
 RATE = 8.0                     # arrivals per second
 QUEUE_LOG_LINE = re.compile(r"^\d+\|[^|\n]*\|[^|\n]*\|[^|\n]*\|[A-Z]+\|.*$")
 
@@ -40,9 +48,10 @@ def database(postgres_cluster):
 
 
 @pytest.mark.slow
+@pytest.mark.parametrize("seed", SEEDS)
 @pytest_twisted.ensureDeferred
-async def test_hotline_survives_disconnect_restart_and_outage(tmp_path, database, postgres_cluster):
-    world = World(tmp_path, database)
+async def test_hotline_survives_disconnect_restart_and_outage(tmp_path, database, postgres_cluster, seed):
+    world = World(tmp_path, database, seed=seed)
     try:
         first = await world.start_ctid()
         for agent in first.agents.all():
@@ -164,3 +173,43 @@ async def check(world: World, daemon, tmp_path) -> None:
     assert events["CONNECT"] == len(answered_calls)
     assert events["RINGNOANSWER"] >= 1
     assert events["ABANDON"] == abandoned
+    check_who_ended(world, answered_calls, lines)
+    check_recordings(world, answered_calls, by_uniqueid, daemon)
+    parsed = [parse_line(line) for line in lines]
+    abandoned_ids = {c.uniqueid for c in calls if c.abandoned}
+    assert all(p.callid in abandoned_ids for p in parsed if p.event == "RINGCANCELED")
+
+
+def check_who_ended(world: World, answered_calls, lines) -> None:
+    """Who hung up, as the queue_log says, for every answered call whose end ctid saw live (a
+    call that ended while the AMI link was down or ctid restarting is settled by the resync,
+    which cannot know who hung up)."""
+    blind = [(world.t0 + world.events_at[what] - 0.5, world.t0 + world.events_at[what + "-done"] + 5.0)
+             for what in ("disconnect", "restart")]
+    completes = {}
+    for line in lines:
+        parsed = parse_line(line)
+        if parsed.event.startswith("COMPLETE"):
+            completes[parsed.callid] = parsed.event
+    checked = {True: 0, False: 0}
+    for call in answered_calls:
+        start, end = world.answered[call.name].at, call.ended_at
+        if any(not (end < a or start > b) for a, b in blind):
+            continue
+        want = "COMPLETECALLER" if call.hung_up_talking else "COMPLETEAGENT"
+        assert completes.get(call.uniqueid) == want, \
+            f"{call.uniqueid}: {completes.get(call.uniqueid)}, hangups " \
+            f"{world.hangups.get(call.channel.linkedid)}:\n{world.describe(call)}"
+        checked[call.hung_up_talking] += 1
+    assert checked[True] >= 10 and checked[False] >= 50, checked
+    # the interleaving did its job: some agent-ended calls reached AMI caller's Hangup first
+    caller_first = [c for c in answered_calls if not c.hung_up_talking
+                    and (world.hangups.get(c.channel.linkedid) or [None])[0] == c.name]
+    assert caller_first, "the caller's Hangup never came before the agent's"
+
+
+def check_recordings(world: World, answered_calls, by_uniqueid, daemon) -> None:
+    """A recording file only for an answered call, one per call: no orphan file."""
+    monitor = "/var/spool/asterisk/monitor"
+    want = sorted(f"{monitor}/{by_uniqueid[c.uniqueid].call_id}.wav" for c in answered_calls)
+    assert sorted(world.recording_files) == want

@@ -80,7 +80,7 @@ def test_status_item_has_privilege_call_and_actionid_last() -> None:
     names = [k for k, _ in item.headers]
     assert names[:2] == ["Event", "Privilege"] and item["Privilege"] == "Call"
     assert names[-3:] == ["Variable", "Variable", "ActionID"]
-    assert item.getall("Variable") == ["A=1", "B="]
+    assert item.getall("Variable") == ["A=1", "B=(null)"]
     assert item["Seconds"] == "1" and item["Type"] == "Local" and item["Nativeformats"] == "(slin)"
     assert done.headers == (("Event", "StatusComplete"), ("ActionID", "x"),
                             ("EventList", "Complete"), ("ListItems", "1"), ("Items", "1"))

@@ -56,6 +56,9 @@ class World:
     def __init__(self, **kwargs):
         self.clock = Clock()
         self.clock.advance(1_795_360_000)
+        # the engine's causal order, at once: these tests read the events right after each
+        # step (the interleaving AMI sees is tested in test_engine_interleave.py)
+        kwargs.setdefault("event_latency", 0)
         self.pbx = PBX(Dialplan.from_text(DIALPLAN), reactor=self.clock, seed=1, **kwargs)
         self.events = []
         self.pbx.subscribe(self.events.append)
@@ -252,3 +255,11 @@ def test_command_output():
     assert ok and lines[0].startswith("Asterisk 22.10.1")
     ok, lines = world.pbx.command("no such cli command")
     assert not ok and lines == ["No such command 'no such cli command' (type 'core show help no such' for other possible commands)"]
+
+
+def test_dial_options_with_arguments():
+    from cti.pbxsim.engine.apps.dial import _has_option, _option_argument
+    assert _option_argument("tU(cti-record^cti-1.2)g", "U") == "cti-record^cti-1.2"
+    assert _option_argument("t", "U") is None
+    assert _has_option("tU(cti-record^gold)", "g") is False     # a letter inside an argument
+    assert _has_option("U(sub)g", "g") is True

@@ -31,7 +31,8 @@ class AGIWorld:
         self.connections = []
         self.refuse = refuse
         self.pbx = PBX(Dialplan.from_text(DIALPLAN), reactor=self.clock, seed=3,
-                       agi_hosts={"ctid": ("127.0.0.1", 14573)}, agi_connector=self.connect)
+                       agi_hosts={"ctid": ("127.0.0.1", 14573)}, agi_connector=self.connect,
+                       event_latency=0)     # events read right after each AGI command
         self.events = []
         self.pbx.subscribe(self.events.append)
         self.pbx.originate("Local/100@callers", context="t", exten="s", priority=1,

@@ -33,7 +33,7 @@ PATIENCE = 30.0
 
 def new_pbx():
     clock = Clock()
-    return clock, PBX(Dialplan.from_text(DIALPLAN), reactor=clock, seed=3)
+    return clock, PBX(Dialplan.from_text(DIALPLAN), reactor=clock, seed=3, event_latency=0)
 
 
 def hold(pbx, clock, count: int) -> list:

@@ -128,3 +128,38 @@ def test_ctid_unreachable_falls_back_to_the_queue():
     assert call.connected_at is not None
     world.run(10)
     assert world.pbx.channels() == []
+
+
+def test_the_recording_starts_when_the_agent_answers_on_the_agents_channel():
+    world = CtidDialplan()
+    call, call_id = connect_to_agent(world, "Local/2001@agents")
+    world.run(3)                                          # answered after 1 s, talking
+    world.pbx.flush_events()
+    starts = [m for m in world.events if m.name == "MixMonitorStart"]
+    assert len(starts) == 1 and starts[0]["Channel"].startswith("Local/2001@agents-")
+    leg = starts[0]["Channel"]
+    files = [m["Value"] for m in world.events if m.name == "VarSet"
+             and m["Variable"] == "MIXMONITOR_FILENAME"]
+    assert files == [f"/var/spool/asterisk/monitor/{call_id}.wav"]
+    own = [m.name for m in world.events if m.get("Channel") == leg]
+    assert own.index("MixMonitorStart") < own.index("BridgeEnter")
+    steps = [(m["Context"], m["Application"]) for m in world.events
+             if m.name == "Newexten" and m["Channel"] == leg]
+    assert ("cti-record", "MixMonitor") in steps and ("cti-record", "Return") in steps
+    dial_end = next(m for m in world.events if m.name == "DialEnd" and m["Channel"] == call.name)
+    assert dial_end["DialStatus"] == "ANSWER"
+
+
+def test_no_recording_for_a_caller_who_hangs_up_while_the_agent_rings_or_on_rona():
+    world = CtidDialplan()
+    ringing, _ = connect_to_agent(world, "Local/3001@agents")
+    world.run(16)                                         # RONA: back in cti-wait
+    world.pbx.setvar(ringing.name, "CTI_TARGET", "Local/3001@agents")
+    world.pbx.redirect(ringing.name, "cti-connect", "s", 1)
+    world.run(2)
+    world.pbx.hangup(ringing.name, 16)                    # gives up while it rings again
+    world.run(1)
+    world.pbx.flush_events()
+    assert not [m for m in world.events if m.name == "MixMonitorStart"
+                or (m.name == "VarSet" and m["Variable"] == "MIXMONITOR_FILENAME")]
+    assert world.pbx.channels() == []

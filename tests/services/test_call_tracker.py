@@ -78,6 +78,7 @@ def test_rona_then_answer_then_agent_hangs_up(tracked):
     ]
     assert recorder.changes[3][3] == "NOANSWER"
     assert call.rona_agents == ["3001"]
+    assert call.ended_by == "agent"                   # the agent hung up in the capture
     assert call.arrival == 1000.0                     # RONA kept the original arrival
     assert tracker.get(call.call_id) is None          # ended calls are forgotten
 

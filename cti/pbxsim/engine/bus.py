@@ -52,8 +52,14 @@ class EventBus:
         return list(self._watchers)
 
     def emit(self, message: Message) -> None:
+        self.emit_to_listeners(message)
+        self.emit_to_watchers(message)
+
+    def emit_to_listeners(self, message: Message) -> None:
         for listener in list(self._listeners):
             _deliver(listener, message)
+
+    def emit_to_watchers(self, message: Message) -> None:
         if self._watchers:
             callbacks = self._watchers.get(message.get("Channel"))
             if callbacks:

@@ -2,7 +2,11 @@
 
 :func:`place_call` puts one call on a trunk channel (``PJSIP/trunk-0000002a``, state Ring,
 caller id set) and starts the dialplan at ``context,exten,1``. The caller has a ``patience``:
-if the call is not bridged to someone by then, the caller hangs up (an abandon). ``dtmf``
+if the call is not bridged to someone by then, the caller hangs up (an abandon); with
+``talk`` it hangs up that many seconds after being bridged (else the other side ends the
+call). A caller hanging up is what the trunk's driver does on Asterisk
+(``ast_queue_hangup_with_cause``): a ``HangupRequest`` on the caller's channel, not the
+``SoftHangupRequest`` of an AMI ``Hangup``. ``dtmf``
 are the digits the caller keys, one each time the call waits for a digit, after
 ``dtmf_delay`` seconds. ``variables`` are set on the channel before its dialplan starts
 (as the trunk's own settings would be, e.g. ``QUEUE_PRIO``). :class:`CallerArrivals` makes Poisson arrivals per tier with a
@@ -27,6 +31,7 @@ class CallHandle:
     connected_at: float | None = None
     ended_at: float | None = None
     abandoned: bool = False
+    hung_up_talking: bool = False      # the caller ended the call while bridged
     ended: defer.Deferred = field(default_factory=defer.Deferred)
 
     @property
@@ -40,7 +45,8 @@ class CallHandle:
 
 def place_call(pbx, callerid: str, context: str, exten: str, *, patience: float | None = None,
                dtmf: str = "", dtmf_delay: float = 0.5, trunk: str = "trunk",
-               name: str | None = None, variables: dict[str, str] | None = None) -> CallHandle:
+               name: str | None = None, variables: dict[str, str] | None = None,
+               talk: float | None = None) -> CallHandle:
     from .pbx import parse_callerid
 
     party = parse_callerid(callerid) or Party()
@@ -62,7 +68,12 @@ def place_call(pbx, callerid: str, context: str, exten: str, *, patience: float 
     def give_up() -> None:
         if not chan.hung_up and chan.bridge is None and handle.connected_at is None:
             handle.abandoned = True
-            pbx.hangup(chan.name, 16)
+            pbx.request_hangup(chan, 16)
+
+    def end_talk() -> None:
+        if not chan.hung_up and chan.bridge is not None:
+            handle.hung_up_talking = True
+            pbx.request_hangup(chan, 16)
 
     if patience is not None:
         timers.append(pbx.reactor.callLater(patience, give_up))
@@ -70,6 +81,8 @@ def place_call(pbx, callerid: str, context: str, exten: str, *, patience: float 
     def on_event(message) -> None:
         if message.name == "BridgeEnter" and handle.connected_at is None:
             handle.connected_at = pbx.now()
+            if talk is not None:
+                timers.append(pbx.reactor.callLater(talk, end_talk))
         elif message.name == "Hangup":
             handle.ended_at = pbx.now()
             for call in timers:

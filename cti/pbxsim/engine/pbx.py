@@ -8,6 +8,12 @@ in :mod:`.local` and :mod:`.phones`, event listeners and per-channel watchers in
 All timing goes through the ``reactor`` it is given (``callLater``/``seconds``), so a
 :class:`twisted.internet.task.Clock` runs a whole call instantly and a real reactor runs it in
 real time.
+
+``event_latency`` (seconds): listeners (the AMI server) get the events of different channels
+in a seeded random interleaving, each channel's own in order, as Asterisk's channel threads
+deliver them (:mod:`.interleave`); by default on, with the interleaving drawn from ``seed``.
+0 gives the engine's own causal order at once. Watchers of one channel (simulated callers)
+get that channel's events at once either way.
 """
 from __future__ import annotations
 
@@ -27,6 +33,7 @@ from cti.pbxsim.dialplan import GotoError, parse_goto, substitute
 from . import cdr, events, local, runner
 from . import bridge
 from .bus import EventBus
+from .interleave import Interleaver
 from .channel import (Channel, ChannelState, HangupInterruption, Party,
                       RedirectInterruption)
 from .commands import run_command
@@ -35,6 +42,7 @@ from .sounds import DEFAULT_SOUNDS
 log = logging.getLogger(__name__)
 
 MONITOR_DIR = "/var/spool/asterisk/monitor"
+DEFAULT_EVENT_LATENCY = 0.005        # up to 5 ms between a channel thread and AMI
 _LEADING_INT = re.compile(r"\s*([+-]?\d+)")
 
 
@@ -82,7 +90,7 @@ class PBX:
                  seed: int = 0, agi_connector=None, uniqueid_seq: int = 0,
                  channel_seq: Mapping[str, int] | None = None, sounds: Mapping[str, int] | None = None,
                  queues: Mapping[str, dict] | None = None, monitor_dir: str = MONITOR_DIR,
-                 epoch: float | None = None) -> None:
+                 epoch: float | None = None, event_latency: float = DEFAULT_EVENT_LATENCY) -> None:
         self.dialplan = dialplan
         self.reactor = reactor
         self.system_name = system_name
@@ -100,6 +108,9 @@ class PBX:
         if phones is not None:
             phones.attach(self)
         self._bus = EventBus()
+        # its own generator: turning the interleaving on or off changes no other draw
+        self._interleaver = Interleaver(self._bus.emit_to_listeners, reactor,
+                                        random.Random(f"event-order-{seed}"), event_latency)
         self._channels: dict[str, Channel] = {}
         self._uniqueid_seq = itertools.count(uniqueid_seq)
         self._channel_seq = {tech: itertools.count(n) for tech, n in (channel_seq or {}).items()}
@@ -123,7 +134,20 @@ class PBX:
         return self._bus.watched_channels()
 
     def emit(self, message: Message) -> None:
-        self._bus.emit(message)
+        self._interleaver.offer(message)
+        self._bus.emit_to_watchers(message)
+
+    @property
+    def event_latency(self) -> float:
+        return self._interleaver.latency
+
+    @event_latency.setter
+    def event_latency(self, seconds: float) -> None:
+        self._interleaver.latency = max(0.0, float(seconds))
+
+    def flush_events(self) -> None:
+        """Hand the listeners every event still held by the interleaving, now."""
+        self._interleaver.flush()
 
     def now(self) -> float:
         return self.reactor.seconds()

@@ -110,6 +110,45 @@ async def _run_h_exten(pbx: "PBX", chan: Channel) -> None:
             chan.priority += 1
 
 
+async def run_subroutine(pbx: "PBX", chan: Channel, context: str, args: list[str]) -> None:
+    """``ast_app_exec_sub`` as Dial's ``U()`` uses it: run ``context,s,1`` on ``chan`` (a
+    channel running no dialplan, the answered callee) until ``Return``, with ``ARG1``…
+    set, then put the channel back where it was. A step that fails, a hangup or a missing
+    step ends the routine early, as Asterisk's does."""
+    saved = (chan.context, chan.exten, chan.priority, chan.app, chan.appdata)
+    names = [f"ARG{n}" for n in range(1, len(args) + 1)]
+    chan.context, chan.exten, chan.priority, chan.jump = context, "s", 1, None
+    for name, value in zip(names, args):
+        pbx.set_var(chan, name, value)
+    try:
+        while not chan.hangup_requested:
+            step = pbx.dialplan.find(chan.context, chan.exten, chan.priority)
+            if step is None:
+                log.warning("Gosub %s,s,1 on %s: no step at priority %s", context, chan.name,
+                            chan.priority)
+                return
+            data = pbx.substitute(chan, step.data or "")
+            pbx.emit(events.newexten(chan, step.app, data))
+            chan.app, chan.appdata = step.app, data
+            if step.app.lower() == "return":
+                return
+            try:
+                await execute(pbx, chan, step.app, data)
+            except (HangupInterruption, RedirectInterruption, AppHangup, UnknownApplication):
+                return
+            if chan.jump is not None:
+                chan.context, chan.exten, chan.priority = chan.jump
+                chan.jump = None
+            else:
+                chan.priority += 1
+    finally:
+        for name in names:                    # the frame's variables go with the frame
+            if name in chan.variables:
+                pbx.set_var(chan, name, "")
+                del chan.variables[name]
+        chan.context, chan.exten, chan.priority, chan.app, chan.appdata = saved
+
+
 # -- variables and functions -------------------------------------------------------------------
 def resolve_variable(pbx: "PBX", chan: Channel | None, name: str) -> str | None:
     if chan is not None:

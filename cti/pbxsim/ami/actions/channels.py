@@ -102,8 +102,20 @@ def _status_item(ctx: Context, request: Message, chan, wanted: list[str], all_va
     if all_vars:
         body += [("Variable", f"{k}={v}") for k, v in getattr(chan, "variables", {}).items()]
     else:
-        body += [("Variable", f"{name}={ctx.pbx.getvar(chan, name) or ''}") for name in wanted]
+        body += [("Variable", f"{name}={_status_value(ctx, chan, name)}") for name in wanted]
     return list_item(request, "Status", body, id_last=True)
+
+
+def _status_value(ctx: Context, chan, name: str) -> str:
+    """A requested variable as ``Status`` prints it. manager.c formats the value with ``%s``
+    straight from ``pbx_retrieve_variable``: for a variable set nowhere (channel or global)
+    that is a NULL, which glibc prints as ``(null)``. A function (name ending in ``)``) is
+    read into a buffer, empty when it fails. A variable set to the empty string is empty.
+    ``Getvar`` differs: it prints ``S_OR(value, "")``, an empty ``Value:``."""
+    value = ctx.pbx.getvar(chan, name) if ctx.pbx is not None else None
+    if value is None:
+        return "" if name.endswith(")") else "(null)"
+    return value
 
 
 def status(ctx: Context, request: Message):

@@ -1,8 +1,11 @@
 """``Dial``: ring one or more targets, bridge the first to answer, report ``DIALSTATUS``.
 
 Options understood: ``g`` (go on in the dialplan when the callee hangs up), ``t`` (accepted:
-transfer features are not simulated). Without ``g`` the caller is hung up when an answered
-callee hangs up, so the lines after ``Dial`` run only on no answer, busy or failure.
+transfer features are not simulated), ``U(context[^arg[^...]])`` (once the callee answers and
+before it is bridged, run ``context,s,1`` on the callee's channel as a Gosub until
+``Return``, ``^`` separating its arguments, as app_dial does). Without ``g`` the caller is
+hung up when an answered callee hangs up, so the lines after ``Dial`` run only on no answer,
+busy or failure.
 """
 from __future__ import annotations
 
@@ -10,7 +13,7 @@ import logging
 
 from cti.pbxsim.dialplan import split_args
 
-from .. import cdr, events
+from .. import cdr, events, runner
 from ..channel import HangupInterruption, Interruption
 from . import AppHangup, application
 
@@ -34,6 +37,10 @@ async def dial(pbx, chan, data):
     if status != "ANSWER":
         pbx.set_var(chan, "DIALSTATUS", status)
         return None
+    callee_gosub = _option_argument(options, "U")
+    if callee_gosub:
+        context, *gosub_args = callee_gosub.split("^")
+        await runner.run_subroutine(pbx, peer, context, gosub_args)
     try:
         await pbx.bridge_call(chan, peer)
     finally:
@@ -49,8 +56,43 @@ async def dial(pbx, chan, data):
             pbx.set_var(chan, "DIALSTATUS", "ANSWER")
     if chan.hangup_requested:
         raise HangupInterruption()
-    if "g" not in options:
+    if not _has_option(options, "g"):
         raise AppHangup()
+    return None
+
+
+def _has_option(options: str, letter: str) -> bool:
+    return letter in _strip_arguments(options)
+
+
+def _strip_arguments(options: str) -> str:
+    """The option letters alone: ``tU(sub^g)`` → ``tU``."""
+    out, depth = [], 0
+    for ch in options:
+        if ch == "(":
+            depth += 1
+        elif ch == ")":
+            depth = max(0, depth - 1)
+        elif depth == 0:
+            out.append(ch)
+    return "".join(out)
+
+
+def _option_argument(options: str, letter: str) -> str | None:
+    """The argument of option ``letter`` in a Dial option string (``tU(sub^a)g`` → ``sub^a``)."""
+    i = 0
+    while i < len(options):
+        if options[i] == "(":                      # an argument of another option: skip it
+            depth = 1
+            i += 1
+            while i < len(options) and depth:
+                depth += {"(": 1, ")": -1}.get(options[i], 0)
+                i += 1
+            continue
+        if options[i] == letter and options[i + 1:i + 2] == "(":
+            end = options.find(")", i + 2)
+            return options[i + 2:end if end >= 0 else len(options)]
+        i += 1
     return None
 
 
