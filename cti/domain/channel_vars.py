@@ -16,7 +16,6 @@ IVR_PATH = "CTI_IVR_PATH"        # menu choices, e.g. "1>2>0"
 MOH_CLASS = "CTI_MOH_CLASS"
 TARGET = "CTI_TARGET"            # dial string of the reserved agent, set before Redirect
 AGENT = "CTI_AGENT"              # agent id of the reserved agent
-REC_STARTED = "CTI_REC_STARTED"  # "1" once MixMonitor ran for this call
 
 # Variables ctid reads back from a waiting channel when it resynchronises with the PBX.
 RESYNC = (CALL_ID, ARRIVAL, CUSTOMER_ID, TIER, SKILL, PRIORITY, LANGUAGE, IVR_PATH, AGENT, TARGET)
