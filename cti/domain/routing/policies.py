@@ -12,10 +12,10 @@ call offered before it comes back after no answer.
   head start is steered every ``adapt_every`` seconds by how the tier stands against its targets
   over the sliding window (the worse of ``(1 - SL) / (1 - target)`` and
   ``abandon rate / abandon target``) compared with the lowest tier: an integral controller. Head
-  starts never fall as the tier rank rises, and a tier's head start exceeds a lower tier's by at
-  most the lower tier's ``max_wait``: so a caller is never overtaken by a caller of the same or
-  a lower tier who arrived later, and never by anyone who arrived more than its ``max_wait``
-  after it (nobody is starved).
+  starts never fall as the tier rank rises, the lowest rank's is 0, and a tier's head start
+  exceeds a lower tier's by at most the lower tier's ``max_wait``: so a caller is never
+  overtaken by a caller of the same or a lower tier who arrived later, and a caller of the
+  lowest tier never by anyone who arrived more than its ``max_wait`` after it (nobody starves).
 
 The router keeps the places consistent when head starts change between two arrivals: a new
 place is clamped between the places of the calls that must stay ahead of it and of those that
@@ -23,7 +23,6 @@ must stay behind it (see ``Router._place``).
 """
 from __future__ import annotations
 
-import math
 from typing import Callable
 
 from cti.domain.routing.config import RoutingConfig

@@ -1,9 +1,9 @@
 """Indexes that keep routing decisions away from full scans.
 
 ``CallQueue``: the waiting calls of one (skill, tier), in arrival order (a RONA call goes back
-at its original arrival), with binary search for the calls around an arrival time. ``FreeAgents``: per (skill, group), one insertion-ordered set per
-proficiency level, so "highest proficiency, then longest idle" is the first agent of the first
-non-empty level.
+at its original arrival), with binary search for the calls around an arrival time.
+``FreeAgents``: per (skill, group), one insertion-ordered set per proficiency level, so
+"highest proficiency, then longest idle" is the first agent of the first non-empty level.
 """
 from __future__ import annotations
 

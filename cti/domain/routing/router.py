@@ -274,14 +274,17 @@ class Router:
         self.policy.prepare(now)
         if now - c.call.arrived_at <= self.config.familiar_hold:
             return False
-        mine, skill = self._order(c), c.call.skill
-        if any(o is not c and o.call.skill == skill and self._order(o) < mine
-               for o in self._calls.values()
-               if o.status in (CallStatus.WAITING, CallStatus.HELD, CallStatus.OFFERED)):
+        if self.position(call_id) != 1:          # a call waiting or held is ahead of it
             return False
+        mine, skill = self._order(c), c.call.skill
         latest = now - self.policy.drift()
         if any(self.policy.place(t, latest) + (latest, -t.rank) < mine
                for t in self.config.tiers if t.rank > c.tier.rank):
+            return False
+        if any(self._calls[a.call_id].status is CallStatus.OFFERED
+               and self._calls[a.call_id].call.skill == skill
+               and self._order(self._calls[a.call_id]) < mine       # ringing: may come back
+               for a in self._agents.values() if a.call_id is not None):
             return False
         vip_first = self._dedicated_active() and not c.tier.vip
         takers = [a for a in self._agents.values() if self._could_take(a, c)]
