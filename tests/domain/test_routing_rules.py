@@ -126,6 +126,14 @@ def test_unknown_policy_and_bad_config_are_refused():
         make_router("fifo", {"tiers": [{"name": "x", "target": 2}]}, Clock().seconds)
 
 
+@pytest.mark.parametrize("key", ["late_weight", "max_weight", "adapt_rate"])
+def test_settings_that_no_longer_do_anything_are_refused(key):
+    with pytest.raises(ConfigError, match=key):
+        make_router("service-level", {"service_level": {key: 0.1}}, Clock().seconds)
+    assert make_router("service-level", {"service_level": {"adapt_step": 2}},
+                       Clock().seconds).config.adapt_step == 2.0
+
+
 # ---------------------------------------------------------------- agent choice
 
 def test_agent_choice_by_proficiency_then_longest_idle():
