@@ -7,7 +7,13 @@ callers (common random numbers) through the real ``Router`` built by ``make_rout
 policy a binary search finds the smallest head count that meets every tier's service-level
 and abandon targets, printed beside the Erlang-C and Erlang-A pooled bounds.
 
-Service level = answered within the threshold / offered (abandons count as misses).
+Service level = answered within the threshold / offered (abandons count as misses). Beside it,
+per tier and policy: the 95th percentile and the maximum wait of the answered callers, and the
+overtakes: a caller is overtaken each time a caller asking the same skill, of the same or a
+lower tier, who arrived later (or at the same moment, of a lower tier) is answered while it is
+still waiting. Every simulated agent can take every call, so each such answer is one the
+agent could have given to the caller who waited longer. Overtakes are counted against the
+caller who was overtaken.
 
 ``--sweep`` runs the same search over a grid of operating points (calls per hour x VIP share x
 patience, plus the reference point) and prints one row per point as it comes out.
@@ -21,6 +27,7 @@ from __future__ import annotations
 import argparse
 import heapq
 import itertools
+from bisect import bisect_left, bisect_right, insort
 import math
 import random
 import sys
@@ -52,6 +59,18 @@ class TierFigures:
     in_time: int = 0
     abandoned: int = 0
     wait_answered: float = 0.0
+    waits: list[float] = field(default_factory=list)    # of the answered callers
+    overtaken: int = 0
+
+    def wait_quantile(self, q: float) -> float:
+        if not self.waits:
+            return 0.0
+        ordered = sorted(self.waits)
+        return ordered[min(len(ordered) - 1, int(q * len(ordered)))]
+
+    @property
+    def max_wait(self) -> float:
+        return max(self.waits, default=0.0)
 
     @property
     def service_level(self) -> float:
@@ -121,15 +140,29 @@ def simulate(policy: str, agents: int, callers: list[tuple[float, str, float, fl
     counted = {str(i): figures[c[1]] for i, c in enumerate(callers) if c[0] >= WARM_UP}
     on_call: dict[str, str] = {}
     order = len(callers)
+    waiting: dict[str, list[float]] = {name: [] for name in TIER_MIX}   # arrivals, sorted
+    rank = {name: DEFAULT_TIERS[name].rank for name in TIER_MIX}
 
     def connect(offer) -> None:
         nonlocal order
         router.offer_answered(offer.call_id)
         on_call[offer.agent_id] = offer.call_id
+        arrived = callers[int(offer.call_id)][0]
+        line = waiting[offer.tier]
+        index = bisect_left(line, arrived)
+        if index < len(line) and line[index] == arrived:
+            del line[index]
+        if now[0] >= WARM_UP:                  # who is still waiting that this call passed
+            for name, others in waiting.items():
+                if rank[name] > rank[offer.tier]:
+                    figures[name].overtaken += bisect_right(others, arrived)
+                elif name == offer.tier:
+                    figures[name].overtaken += bisect_left(others, arrived)
         f = counted.get(offer.call_id)
         if f is not None:
             f.answered += 1
             f.wait_answered += offer.waited
+            f.waits.append(offer.waited)
             f.in_time += offer.waited <= DEFAULT_TIERS[offer.tier].sl_threshold
         order += 1
         heapq.heappush(events, (now[0] + handle[offer.call_id], order, END, offer.agent_id))
@@ -144,6 +177,7 @@ def simulate(policy: str, agents: int, callers: list[tuple[float, str, float, fl
             f = counted.get(ident)
             if f is not None:
                 f.offered += 1
+            insort(waiting[callers[i][1]], t)
             offer = router.call_arrived(WaitingCall(ident, callers[i][1], SKILL, t))
             if offer is not None:
                 connect(offer)
@@ -154,6 +188,8 @@ def simulate(policy: str, agents: int, callers: list[tuple[float, str, float, fl
                 continue
             if status is CallStatus.WAITING:
                 router.call_abandoned(ident)
+                line = waiting[callers[int(ident)][1]]
+                del line[bisect_left(line, callers[int(ident)][0])]
                 f = counted.get(ident)
                 if f is not None:
                     f.abandoned += 1
@@ -304,18 +340,18 @@ def main(argv: list[str] | None = None) -> int:
     print(f"\nper tier at {common} agents " + (
         "(as asked):" if args.agents else
         "(the smallest head count meeting every target with our policy):"))
-    header = f"{'tier':<10}" + "".join(f"| {label:<30}" for _, label in POLICIES)
+    header = (f"{'tier':<10} {'policy':<30} | {'SL':>6} {'aband.':>6} | {'ASA':>6} "
+              f"{'p95 wait':>8} {'max wait':>8} | {'overtakes':>9}")
     print(header)
-    print(f"{'':<10}" + "| SL      ASA     aband.        " * len(POLICIES))
     print("-" * len(header))
     for name in TIER_MIX:
-        row = f"{name:<10}"
-        for policy, _ in POLICIES:
-            f = cache.get((policy, common)) or simulate(policy, common, callers)
-            cache[(policy, common)] = f
-            f = f.tiers[name]
-            row += f"| {f.service_level:6.1%} {f.asa:6.1f}s {f.abandon_rate:6.2%}        "
-        print(row)
+        for policy, label in POLICIES:
+            result = cache.get((policy, common)) or simulate(policy, common, callers)
+            cache[(policy, common)] = result
+            f = result.tiers[name]
+            print(f"{name:<10} {label:<30} | {f.service_level:6.1%} {f.abandon_rate:6.2%} | "
+                  f"{f.asa:5.1f}s {f.wait_quantile(0.95):7.1f}s {f.max_wait:7.1f}s | "
+                  f"{f.overtaken:9d}")
     print("\nsmallest head count meeting every tier's targets:")
     for policy, label in POLICIES:
         n = smallest[policy]

@@ -4,7 +4,8 @@ A tier (platinum 至尊, diamond 钻石, gold 金, silver 银, standard) carries
 ("85 % answered within 20 s"), an abandon target, whether it is a VIP tier (served first by the
 VIP dedicated agents, VIP受理专席) and a rank (the strict ``QUEUE_PRIO`` order, used by the
 app_queue-like policy and to break ties). ``max_wait`` is the anti-starvation bound of the
-service-level policy: a call that has waited that long outranks every call that has not.
+service-level policy: no higher tier's head start over this tier exceeds it, so a caller of the
+lowest tier is never passed by a caller who arrived more than its ``max_wait`` after it.
 
 Configuration is a list of mappings, most important first; missing fields take the defaults
 of a VIP or a standard tier::
@@ -40,7 +41,7 @@ class Tier:
     sl_target: float          # fraction of calls to answer within ``sl_threshold``
     sl_threshold: float       # seconds
     abandon_target: float     # highest acceptable fraction of abandoned calls
-    max_wait: float           # seconds; past this a call outranks every call that is not
+    max_wait: float           # seconds; the most a higher tier's head start may exceed this one's
 
     def as_dict(self) -> dict[str, Any]:
         return asdict(self)

@@ -69,6 +69,13 @@ class ACDService:
         except RoutingError:
             return 0
 
+    def is_next(self, call_id: str) -> bool:
+        """True only if no other caller can be served before this one ("you are next")."""
+        try:
+            return self.router.is_next(call_id)
+        except RoutingError:
+            return False
+
     def estimated_wait(self, tier: str, skill: str) -> float:
         try:
             return self.router.estimated_wait(tier, skill)

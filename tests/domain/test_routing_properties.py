@@ -3,8 +3,18 @@
 A state machine drives the indexed ``Router`` and the full-scan ``ScanRouter`` with the same
 facts and clock: they must make identical offers; after every step no agent holds two calls,
 every offer is one the agent can take, and no free agent is left beside a call it could take.
-A second property overloads one agent with VIP callers: a standard caller is still answered
-once it has waited its tier's ``max_wait`` (never starved).
+
+Fairness, checked on every offer: an agent is never given a call while a caller it could take
+instead waits who must not be overtaken by it: same skill, same or higher tier rank, earlier
+arrival (FIFO within tier and skill; no VIP passed by a later standard caller). The one
+exception is the familiar agent's held call, which may pass only callers who arrived less than
+``hold_seconds`` before it. Announcements: a caller's position grows only by callers who entered
+the line since it was last told (an arrival placed ahead of it, a call back from a failed
+offer); a caller told "you are next" is not passed by another caller of its skill at any agent
+who could take it, until an agent logs in or the policy adjusts its head starts.
+
+A second property overloads one agent with VIP callers: a standard caller is never passed by a
+caller who arrived more than its tier's ``max_wait`` after it (never starved).
 """
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -46,22 +56,55 @@ class RoutingMachine(RuleBasedStateMachine):
         self.scan = make_router(policy, config, self.clock.seconds, router_class=ScanRouter)
         self.profiles = dict(zip(AGENTS, profiles))
         self.calls = 0
+        self.hold = hold
+        self.promise_lasts = 7 if policy == "service-level" else float("inf")
+        self.step = 0
+        self.entered: dict[str, int] = {}     # call -> step at which it last entered the line
+        self.told: dict[str, tuple[int, int]] = {}                  # call -> (position, step)
+        self.promised: dict[str, tuple[float, int, frozenset]] = {}  # "you are next" (at, step,
+        #                                                             agents who could take it)
 
     def both(self, method, *args):
+        in_line = set(self.calls_in(CallStatus.WAITING, CallStatus.HELD))
+        if method == "agent_logged_in":
+            self.promised.clear()          # a new agent may take calls in another order
         fast = getattr(self.fast, method)(*args)
         scan = getattr(self.scan, method)(*args)
         assert fast == scan, f"{method}{args}: indexed {fast} vs scan {scan}"
+        self.step += 1
+        for cid in set(self.calls_in(CallStatus.WAITING, CallStatus.HELD)) - in_line:
+            self.entered[cid] = self.step
         for offer in fast if isinstance(fast, list) else [fast]:
             if isinstance(offer, Offer):
                 self.check_offer(offer)
         return fast
 
     def check_offer(self, offer):
+        now = self.clock.seconds()
         agent = self.fast._agents[offer.agent_id]
         call = self.fast._calls[offer.call_id]
         assert call.call.skill in agent.agent.skills
         if offer.reason == "queue":
-            assert self.fast._eligible(agent, call, self.clock.seconds())
+            assert self.fast._eligible(agent, call, now)
+        for other in self.fast._calls.values():
+            if (other.status is not CallStatus.WAITING or other.call.skill != call.call.skill
+                    or other.tier.rank < call.tier.rank
+                    or not self.fast._eligible(agent, other, now)):
+                continue
+            earlier = other.call.arrived_at < call.call.arrived_at or (
+                other.call.arrived_at == call.call.arrived_at and other.tier.rank > call.tier.rank)
+            if earlier and offer.reason == "familiar":
+                earlier = other.call.arrived_at <= call.call.arrived_at - self.hold
+            assert not earlier, f"{offer} overtakes {other.call}"
+        self.promised.pop(offer.call_id, None)
+        for cid, (at, step, takers) in list(self.promised.items()):
+            if now > at + self.promise_lasts or cid not in self.fast._calls:
+                del self.promised[cid]
+                continue
+            adopted = self.entered.get(offer.call_id, 0) > step and call.call.arrived_at < at
+            if offer.agent_id in takers and not adopted:   # adopted: waiting all along, unseen
+                assert call.call.skill != self.fast._calls[cid].call.skill, (
+                    f"{cid} was told it is next, then {offer} went first")
 
     def logged_in(self):
         return list(self.fast._agents)
@@ -147,7 +190,21 @@ class RoutingMachine(RuleBasedStateMachine):
         waiting = self.calls_in(CallStatus.WAITING, CallStatus.HELD)
         if waiting:
             call_id = data.draw(st.sampled_from(waiting))
-            assert self.both("position", call_id) >= 1
+            position = self.both("position", call_id)
+            assert position >= 1
+            if call_id in self.told:
+                before, step = self.told[call_id]
+                skill = self.fast._calls[call_id].call.skill
+                newcomers = sum(1 for cid in waiting if cid != call_id
+                                and self.entered.get(cid, 0) > step
+                                and self.fast._calls[cid].call.skill == skill)
+                assert position <= before + newcomers, (call_id, before, position)
+            self.told[call_id] = (position, self.step)
+            if self.both("is_next", call_id):
+                c = self.fast._calls[call_id]
+                self.promised[call_id] = (self.clock.seconds(), self.step, frozenset(
+                    a for a, routed in self.fast._agents.items()
+                    if self.fast._could_take(routed, c)))
         tier, skill = data.draw(st.sampled_from(TIERS)), data.draw(st.sampled_from(SKILLS))
         assert self.both("estimated_wait", tier, skill) >= 0
 
@@ -193,13 +250,16 @@ TestRoutingMachine.settings = settings(max_examples=80, stateful_step_count=60, 
 @settings(max_examples=40, deadline=None)
 @given(gaps=st.lists(st.floats(0.5, 20), min_size=20, max_size=60),
        handle=st.floats(20, 90), standard_at=st.integers(0, 10),
-       policy_tiers=st.sampled_from(["platinum", "gold", "silver"]))
+       policy_tiers=st.sampled_from(["platinum", "gold", "silver"]),
+       head_start=st.floats(0, 400))
 def test_a_standard_caller_is_never_starved_by_vip_traffic(gaps, handle, standard_at,
-                                                           policy_tiers):
-    """One agent, more VIP callers than it can serve: the standard caller is answered as
-    soon as the agent frees up after it waited max_wait and no older caller is waiting."""
+                                                           policy_tiers, head_start):
+    """One agent, more VIP callers than it can serve, whatever head start the VIP tiers have
+    learned: no call that arrived more than standard's max_wait after the standard caller is
+    answered before it, and VIP callers are served in arrival order."""
     clock = Clock()
     router = make_router("service-level", {}, clock.seconds)
+    router.policy.load_state({name: head_start for name in TIERS[:4]})
     router.agent_logged_in(Agent("solo", {"bill": 5}))
     arrivals = []
     t = 0.0
@@ -209,12 +269,12 @@ def test_a_standard_caller_is_never_starved_by_vip_traffic(gaps, handle, standar
         arrivals.append((t, WaitingCall(f"c{i}", tier, "bill", t)))
     standard = arrivals[standard_at][1]
     max_wait = router.config.tiers["standard"].max_wait
-    busy_until, on_call, answered_at = 0.0, None, {}
+    busy_until, on_call, answered = 0.0, None, []
 
     def take(offer):
         nonlocal busy_until, on_call
         router.offer_answered(offer.call_id)
-        answered_at[offer.call_id] = clock.seconds()
+        answered.append(offer.call_id)
         on_call, busy_until = offer.call_id, clock.seconds() + handle
 
     pending = list(arrivals)
@@ -225,21 +285,19 @@ def test_a_standard_caller_is_never_starved_by_vip_traffic(gaps, handle, standar
         if on_call and clock.seconds() >= busy_until:
             router.call_ended(on_call, handle)
             on_call = None
-            waited_long = [c for c in router._calls.values()
-                           if clock.seconds() - c.call.arrived_at >= c.tier.max_wait]
             offer = router.agent_available("solo")
             if offer:
-                if waited_long:          # the longest-waiting overdue caller goes first
-                    oldest = min(waited_long, key=lambda c: c.call.arrived_at)
-                    assert offer.call_id == oldest.call.id
                 take(offer)
         while pending and pending[0][0] <= clock.seconds():
             offer = router.call_arrived(pending.pop(0)[1])
             if offer:
                 take(offer)
-    assert set(answered_at) == {c.id for _, c in arrivals}
-    older = sum(1 for t0, c in arrivals if t0 < standard.arrived_at)
-    assert answered_at[standard.id] - standard.arrived_at <= max_wait + (older + 1) * handle
+    by_id = {c.id: c for _, c in arrivals}
+    assert set(answered) == set(by_id)
+    before = answered[:answered.index(standard.id)]
+    assert all(by_id[cid].arrived_at <= standard.arrived_at + max_wait for cid in before)
+    vips = [by_id[cid].arrived_at for cid in answered if cid != standard.id]
+    assert vips == sorted(vips)
 
 
 def drive_lockstep(policy: str, seed: int, steps: int = 1500) -> int:

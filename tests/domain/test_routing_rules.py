@@ -51,21 +51,47 @@ def test_strict_priority_takes_the_highest_tier_without_aging():
     assert router.agent_available("a1").call_id == "gold"
 
 
-def test_service_level_prefers_a_call_that_can_still_be_answered_in_time():
+def test_service_level_serves_one_tier_in_arrival_order_even_once_late():
+    """A caller past the 20 s threshold is not passed by a fresher caller of its tier (it used
+    to be: a late call kept a tenth of its urgency)."""
     clock, router = setup()
     busy_agent(router, clock)
     router.call_arrived(call(clock, "late", ago=40))     # already past 20 s
     router.call_arrived(call(clock, "close", ago=18))    # 2 s from its threshold
     router.call_arrived(call(clock, "fresh", ago=1))
-    assert router.agent_available("a1").call_id == "close"
+    order = []
+    for _ in range(3):
+        offer = router.agent_available("a1")
+        order.append(offer.call_id)
+        router.offer_answered(offer.call_id)
+        router.call_ended(offer.call_id, 1)
+    assert order == ["late", "close", "fresh"]
 
 
-def test_service_level_never_starves_a_long_wait():
+def test_a_vip_past_its_threshold_is_not_passed_by_a_later_standard_caller():
+    """The PBX case: a platinum caller who had waited 38 s was overtaken by standard callers."""
     clock, router = setup()
     busy_agent(router, clock)
-    max_wait = router.config.tiers["standard"].max_wait
+    router.call_arrived(call(clock, "platinum", "platinum", ago=38))
+    router.call_arrived(call(clock, "std-close", "standard", ago=17))
+    router.call_arrived(call(clock, "std-fresh", "standard", ago=2))
+    assert router.agent_available("a1").call_id == "platinum"
+
+
+def test_no_caller_is_passed_by_one_who_arrived_more_than_its_max_wait_later():
+    clock, router = setup("service-level", {"service_level": {"adapt_every": 10}})
+    tiers = router.config.tiers
+    for _ in range(400):                 # every VIP tier misses everything: their head starts
+        for tier in tiers.vip:           # grow until standard's max_wait stops them
+            router.live.record(tier, clock.seconds(), False, abandoned=True)
+    for _ in range(200):
+        clock.advance(10)
+        router.policy.prepare(clock.seconds())
+    max_wait = tiers["standard"].max_wait
+    assert [router.policy.head_start(t) for t in tiers.vip] == [max_wait] * 4
+    busy_agent(router, clock)
     router.call_arrived(call(clock, "old", "standard", ago=max_wait + 1))
-    router.call_arrived(call(clock, "vip", "platinum", ago=19))
+    router.call_arrived(call(clock, "vip", "platinum"))
     assert router.agent_available("a1").call_id == "old"
 
 
@@ -78,7 +104,9 @@ def test_service_level_follows_the_tier_most_at_risk():
         router.live.record(tiers["standard"], clock.seconds(), True)
     clock.advance(600)
     router.policy.prepare(clock.seconds())
-    assert router.policy.weight(tiers["gold"]) > 1.0 > router.policy.weight(tiers["standard"])
+    head = router.policy.head_start
+    assert head(tiers["gold"]) > 5.0 and head(tiers["standard"]) == 0.0
+    assert head(tiers["platinum"]) >= head(tiers["diamond"]) >= head(tiers["gold"])
     busy_agent(router, clock)
     router.call_arrived(call(clock, "std", "standard", ago=15))
     router.call_arrived(call(clock, "gold", "gold", ago=10))
@@ -96,6 +124,14 @@ def test_unknown_policy_and_bad_config_are_refused():
         make_router("fifo", {"colour": 1}, Clock().seconds)
     with pytest.raises(ConfigError):
         make_router("fifo", {"tiers": [{"name": "x", "target": 2}]}, Clock().seconds)
+
+
+@pytest.mark.parametrize("key", ["late_weight", "max_weight", "adapt_rate"])
+def test_settings_that_no_longer_do_anything_are_refused(key):
+    with pytest.raises(ConfigError, match=key):
+        make_router("service-level", {"service_level": {key: 0.1}}, Clock().seconds)
+    assert make_router("service-level", {"service_level": {"adapt_step": 2}},
+                       Clock().seconds).config.adapt_step == 2.0
 
 
 # ---------------------------------------------------------------- agent choice
@@ -399,9 +435,60 @@ def test_snapshot_restores_places_states_and_holds():
     assert router.agent_available("bob").call_id == "c2"
     clock.advance(10)
     assert [(o.call_id, o.agent_id) for o in twin.tick()] == []   # alice is in wrap-up
-    # "held" (10 s) can still be answered in time, "c1" (22 s) no longer can
-    assert twin.agent_available("alice").call_id == "held"
+    # the hold ran out; "c1" arrived 12 s before "held", so it goes first
+    assert twin.agent_available("alice").call_id == "c1"
     with pytest.raises(InvalidRequest):
         twin.restore(data)
     with pytest.raises(InvalidRequest):
         make_router("fifo", {}, clock.seconds).restore({"version": 99})
+
+
+def test_a_caller_first_in_line_stays_first_as_it_passes_its_threshold():
+    """The demo case: a standard caller at position 1 fell to position 15 after 21 s."""
+    clock, router = setup()
+    busy_agent(router, clock)
+    router.call_arrived(call(clock, "first"))
+    told = []
+    for n in range(16):
+        clock.advance(1.5)
+        router.call_arrived(call(clock, f"later{n}"))
+        told.append(router.position("first"))
+    assert clock.seconds() - router._calls["first"].call.arrived_at > 21
+    assert told == [1] * 16
+    assert router.agent_available("a1").call_id == "first"
+
+
+def test_you_are_next_only_when_no_caller_can_still_pass():
+    clock, router = setup("priority")
+    busy_agent(router, clock)
+    router.call_arrived(call(clock, "std", "standard"))
+    router.call_arrived(call(clock, "gold", "gold"))
+    assert [router.position("gold"), router.position("std")] == [1, 2]
+    clock.advance(30)
+    assert router.is_next("gold") is False      # a platinum caller arriving now would pass it
+    assert router.is_next("std") is False       # "gold" is ahead
+    clock, router = setup("fifo")
+    busy_agent(router, clock)
+    busy_agent(router, clock, "a2", {"bill": 5, "tech": 5})
+    router.call_arrived(call(clock, "b1", "standard"))
+    assert router.is_next("b1") is False        # a caller held for its agent could still pass
+    clock.advance(6)
+    assert router.is_next("b1") is True
+    assert router.position("b1") == 1
+    router.call_arrived(call(clock, "t1", "standard", skill="tech", ago=60))
+    assert router.is_next("b1") is True         # another line: a2 may take t1 first
+    router.agent_logged_out("a2")
+    assert router.is_next("b1") is True
+    assert router.agent_available("a1").call_id == "b1"
+
+
+def test_you_are_next_is_not_told_while_an_agent_cannot_take_the_caller_yet():
+    clock, router = setup("fifo", {"rings": [[0, 7], [30, 1]]})
+    busy_agent(router, clock, "expert", {"bill": 9})
+    busy_agent(router, clock, "novice", {"bill": 3})
+    router.call_arrived(call(clock, "c1", ago=10))
+    assert router.is_next("c1") is False        # the novice can take it only from 30 s on
+    clock.advance(25)
+    router.tick()
+    assert router.is_next("c1") is True
+    assert router.is_next("nobody") is False

@@ -8,8 +8,7 @@ the service-level policy's tuning, parsed from a plain mapping (the daemon's con
     tier_rings: {standard: [[0, 6], [15, 1]]} # optional per-tier rings
     vip_dedicated: {enabled: true, overflow_after: 10, take_others: true}
     familiar: {hold_seconds: 5, remember_seconds: 3600}
-    service_level: {window_seconds: 1800, prior_calls: 20, late_weight: 0.1,
-                    adapt_every: 60, adapt_rate: 0.05, max_weight: 50}
+    service_level: {window_seconds: 1800, prior_calls: 20, adapt_every: 60, adapt_step: 1}
 """
 from __future__ import annotations
 
@@ -35,10 +34,8 @@ class RoutingConfig:
     familiar_memory: float = 3600.0      # how long "recently spoke to" lasts
     window_seconds: float = 1800.0       # live service level's sliding window
     prior_calls: float = 20.0            # pseudo-calls at target, so a few calls cannot swing it
-    late_weight: float = 0.1             # urgency left to a call past its threshold
-    adapt_every: float = 60.0            # seconds between tier-weight adjustments
-    adapt_rate: float = 0.05             # log-weight step per unit of risk above/below target
-    max_weight: float = 50.0             # tier weights stay within [1/max, max]
+    adapt_every: float = 60.0            # seconds between head-start adjustments
+    adapt_step: float = 1.0              # head-start seconds per unit of risk above/below target
 
     def rings_for(self, tier: Tier) -> Rings:
         return self.tier_rings.get(tier.name, self.rings)
@@ -68,8 +65,7 @@ class RoutingConfig:
         sl = _section(config, "service_level")
         _only(vip, {"enabled", "overflow_after", "take_others"}, "vip_dedicated")
         _only(familiar, {"hold_seconds", "remember_seconds"}, "familiar")
-        _only(sl, {"window_seconds", "prior_calls", "late_weight", "adapt_every", "adapt_rate",
-                   "max_weight"},
+        _only(sl, {"window_seconds", "prior_calls", "adapt_every", "adapt_step"},
               "service_level")
         result = cls(
             tiers=tiers, rings=rings, tier_rings=tier_rings,
@@ -80,14 +76,11 @@ class RoutingConfig:
             familiar_memory=_seconds(familiar, "remember_seconds", 3600.0, "familiar"),
             window_seconds=_seconds(sl, "window_seconds", 1800.0, "service_level"),
             prior_calls=_seconds(sl, "prior_calls", 20.0, "service_level"),
-            late_weight=_seconds(sl, "late_weight", 0.1, "service_level"),
             adapt_every=_seconds(sl, "adapt_every", 60.0, "service_level"),
-            adapt_rate=_seconds(sl, "adapt_rate", 0.05, "service_level"),
-            max_weight=_seconds(sl, "max_weight", 50.0, "service_level"),
+            adapt_step=_seconds(sl, "adapt_step", 1.0, "service_level"),
         )
-        if result.window_seconds <= 0 or result.adapt_every <= 0 or result.max_weight < 1:
-            raise ConfigError("service_level: window and adapt_every must be positive, "
-                              "max_weight at least 1")
+        if result.window_seconds <= 0 or result.adapt_every <= 0:
+            raise ConfigError("service_level: window_seconds and adapt_every must be positive")
         return result
 
 

@@ -1,37 +1,40 @@
 """Which waiting call an agent takes: the ordering policies, selectable by name.
 
-A policy gives each waiting call a *key* from its tier and its wait; when an agent frees up,
-the eligible call with the largest key wins (ties: longer wait, then earlier arrival). Within
-one (skill, tier) queue, held in arrival order, the best call is always among a policy's
-``candidates``, so the router looks at two calls per queue instead of all of them.
+Every policy gives a call a *place* in line when it enters the queue, and the place never
+changes while the call waits: agents serve the smallest place first (ties: earlier arrival,
+higher tier, earlier sequence). Because places do not move with time, a caller's position can
+only fall while it waits, except when a caller who may overtake it arrives (see below) or a
+call offered before it comes back after no answer.
 
-- ``fifo``: app_queue with no priority: the longest wait wins, tiers ignored.
-- ``priority``: app_queue ``QUEUE_PRIO``: the highest tier rank wins, FIFO within it, no aging.
-- ``service-level`` (ours): the call whose tier is most at risk of missing its targets. Each
-  tier has a weight, steered every ``adapt_every`` seconds by how the tier stands against its
-  targets over the sliding window (the worse of ``(1 - SL) / (1 - target)`` and
-  ``abandon rate / abandon target``) compared with the other tiers: an integral controller.
-  A call's urgency is ``weight x wait / threshold`` while it can still be answered in time,
-  then ``weight x late_weight x wait / threshold`` once it cannot (serving it later no longer
-  changes the service level, but its urgency keeps growing). A call that has waited its tier's
-  ``max_wait`` outranks every call that has not, longest wait first: nobody is starved.
+- ``fifo``: app_queue with no priority: the place is the arrival time, tiers ignored.
+- ``priority``: app_queue ``QUEUE_PRIO``: the highest tier rank first, FIFO within it, no aging.
+- ``service-level`` (ours): arrival time minus the tier's *head start*, in seconds. Each tier's
+  head start is steered every ``adapt_every`` seconds by how the tier stands against its targets
+  over the sliding window (the worse of ``(1 - SL) / (1 - target)`` and
+  ``abandon rate / abandon target``) compared with the lowest tier: an integral controller. Head
+  starts never fall as the tier rank rises, the lowest rank's is 0, and a tier's head start
+  exceeds a lower tier's by at most the lower tier's ``max_wait``: so a caller is never
+  overtaken by a caller of the same or a lower tier who arrived later, and a caller of the
+  lowest tier never by anyone who arrived more than its ``max_wait`` after it (nobody starves).
+
+The router keeps the places consistent when head starts change between two arrivals: a new
+place is clamped between the places of the calls that must stay ahead of it and of those that
+must stay behind it (see ``Router._place``).
 """
 from __future__ import annotations
 
-import math
-from typing import Callable, Sequence
+from typing import Callable
 
 from cti.domain.routing.config import RoutingConfig
-from cti.domain.routing.queues import CallQueue, QueueEntry
 from cti.domain.routing.stats import LiveServiceLevel
 from cti.domain.tiers import Tier
 
-Key = tuple[float, ...]
-INF = math.inf
+Place = tuple[float, ...]
+RISK_CAP = 5.0          # one tier far off target must not swing the others without limit
 
 
 class Policy:
-    """Base: a key per call, the candidates per queue, and the waits that outrank a key."""
+    """Base: a place per call, fixed when the call enters the queue."""
 
     name = "policy"
 
@@ -40,10 +43,15 @@ class Policy:
         self.live = live
 
     def prepare(self, now: float) -> None:
-        """Called once per decision, before any ``key``: refresh time-dependent figures."""
+        """Called before each decision: refresh what the policy learns over time."""
 
-    def key(self, tier: Tier, wait: float) -> Key:
+    def place(self, tier: Tier, arrived_at: float) -> Place:
         raise NotImplementedError
+
+    def drift(self) -> float:
+        """How many seconds earlier than today a newcomer's place may fall after the next
+        adjustment of what the policy learns (0 for a policy that learns nothing)."""
+        return 0.0
 
     def state(self) -> dict[str, float]:
         """What the policy learned, for the router's snapshot."""
@@ -52,38 +60,19 @@ class Policy:
     def load_state(self, state: dict[str, float]) -> None:
         """Restore what ``state`` returned."""
 
-    def candidates(self, queue: CallQueue, tier: Tier, now: float) -> Sequence[QueueEntry]:
-        oldest = queue.oldest()
-        return (oldest,) if oldest is not None else ()
-
-    def outranking(self, tier: Tier, mine: Key, now: float) -> list[tuple[float, float]]:
-        """Wait ranges ``[lo, hi)`` of ``tier``'s calls whose key is above ``mine``
-        (ties count as ahead): used for the caller's position."""
-        raise NotImplementedError
-
 
 class FifoPolicy(Policy):
     name = "fifo"
 
-    def key(self, tier: Tier, wait: float) -> Key:
-        return (wait,)
-
-    def outranking(self, tier: Tier, mine: Key, now: float) -> list[tuple[float, float]]:
-        return [(mine[0], INF)]
+    def place(self, tier: Tier, arrived_at: float) -> Place:
+        return (arrived_at,)
 
 
 class StrictPriorityPolicy(Policy):
     name = "priority"
 
-    def key(self, tier: Tier, wait: float) -> Key:
-        return (float(tier.rank), wait)
-
-    def outranking(self, tier: Tier, mine: Key, now: float) -> list[tuple[float, float]]:
-        if tier.rank > mine[0]:
-            return [(-INF, INF)]
-        if tier.rank == mine[0]:
-            return [(mine[1], INF)]
-        return []
+    def place(self, tier: Tier, arrived_at: float) -> Place:
+        return (-float(tier.rank), arrived_at)
 
 
 class ServiceLevelPolicy(Policy):
@@ -91,9 +80,9 @@ class ServiceLevelPolicy(Policy):
 
     def __init__(self, config: RoutingConfig, live: LiveServiceLevel):
         super().__init__(config, live)
-        self._log_weight: dict[str, float] = {t.name: 0.0 for t in config.tiers}
-        self._weight: dict[str, float] = {t.name: 1.0 for t in config.tiers}
+        self._head_start: dict[str, float] = {t.name: 0.0 for t in config.tiers}
         self._adapted_at: float | None = None
+        self._project()
 
     def risk(self, tier: Tier, now: float) -> float:
         """How the tier stands against its targets: live misses over allowed misses for the
@@ -103,13 +92,17 @@ class ServiceLevelPolicy(Policy):
         abandoned = self.live.abandon_rate(tier, now) / max(tier.abandon_target, 0.005)
         return max(missed, abandoned)
 
-    def weight(self, tier: Tier) -> float:
-        return self._weight[tier.name]
+    def head_start(self, tier: Tier) -> float:
+        return self._head_start[tier.name]
+
+    def drift(self) -> float:
+        # one adjustment moves a head start by at most RISK_CAP x step relative to the lowest
+        return RISK_CAP * self.config.adapt_step
 
     def prepare(self, now: float) -> None:
-        """Every ``adapt_every`` seconds, move each tier's weight up while it is worse off
-        than the others against its targets and down while it is better off (an integral
-        controller: it keeps moving until the tiers stand equally against their targets)."""
+        """Every ``adapt_every`` seconds, move each tier's head start up while it is worse off
+        against its targets and down while it is better off (an integral controller: it keeps
+        moving until the tiers stand equally against their targets, or a bound stops it)."""
         cfg = self.config
         if self._adapted_at is None:
             self._adapted_at = now
@@ -118,54 +111,42 @@ class ServiceLevelPolicy(Policy):
             return
         self._adapted_at += steps * cfg.adapt_every
         steps = min(steps, 10)       # after a long quiet spell, do not overreact
-        risks = {t.name: self.risk(t, now) for t in cfg.tiers}
-        logs = self._log_weight
-        for name, risk in risks.items():
-            logs[name] += steps * cfg.adapt_rate * (min(risk, 5.0) - 1.0)
-        centre = sum(logs.values()) / len(logs)
-        bound = math.log(cfg.max_weight)
-        for name in logs:
-            logs[name] = min(bound, max(-bound, logs[name] - centre))
-            self._weight[name] = math.exp(logs[name])
+        for tier in cfg.tiers:
+            risk = min(self.risk(tier, now), RISK_CAP)
+            self._head_start[tier.name] += steps * cfg.adapt_step * (risk - 1.0)
+        self._project()
 
-    def key(self, tier: Tier, wait: float) -> Key:
-        if wait >= tier.max_wait:
-            return (1.0, wait)
-        share = wait / tier.sl_threshold
-        weight = self._weight[tier.name]
-        return (0.0, weight * share if share < 1.0 else weight * self.config.late_weight * share)
+    def _project(self) -> None:
+        """Bring the head starts back within their bounds: the lowest rank at 0, never less
+        than a lower rank's, never more than a lower tier's plus that tier's ``max_wait``."""
+        tiers = sorted(self.config.tiers, key=lambda t: t.rank)
+        heads = self._head_start
+        base = heads[tiers[0].name]
+        done: list[Tier] = []
+        for rank in sorted({t.rank for t in tiers}):
+            group = [t for t in tiers if t.rank == rank]
+            wanted = sum(heads[t.name] - base for t in group) / len(group)
+            if not done:
+                value = 0.0
+            else:
+                low = max(heads[t.name] for t in done)
+                high = min(heads[t.name] + t.max_wait for t in done)
+                value = min(high, max(low, wanted))
+            for t in group:
+                heads[t.name] = value
+            done += group
+
+    def place(self, tier: Tier, arrived_at: float) -> Place:
+        return (arrived_at - self._head_start[tier.name],)
 
     def state(self) -> dict[str, float]:
-        return dict(self._log_weight)
+        return dict(self._head_start)
 
     def load_state(self, state: dict[str, float]) -> None:
         for name, value in state.items():
-            if name in self._log_weight:
-                self._log_weight[name] = float(value)
-                self._weight[name] = math.exp(float(value))
-
-    def candidates(self, queue: CallQueue, tier: Tier, now: float) -> Sequence[QueueEntry]:
-        oldest = queue.oldest()
-        if oldest is None:
-            return ()
-        in_time = queue.first_after(now - tier.sl_threshold)
-        if in_time is None or in_time is oldest:
-            return (oldest,)
-        return (oldest, in_time)
-
-    def outranking(self, tier: Tier, mine: Key, now: float) -> list[tuple[float, float]]:
-        if mine[0] >= 1.0:
-            return [(max(mine[1], tier.max_wait), INF)]
-        weight, threshold = self._weight[tier.name], tier.sl_threshold
-        ranges = [(tier.max_wait, INF)]
-        in_time_from = mine[1] * threshold / weight
-        if in_time_from < threshold:
-            ranges.append((in_time_from, threshold))
-        late = weight * self.config.late_weight
-        late_from = max(threshold, mine[1] * threshold / late) if late > 0 else INF
-        if late_from < tier.max_wait:
-            ranges.append((late_from, tier.max_wait))
-        return ranges
+            if name in self._head_start:
+                self._head_start[name] = float(value)
+        self._project()
 
 
 POLICIES: dict[str, Callable[[RoutingConfig, LiveServiceLevel], Policy]] = {

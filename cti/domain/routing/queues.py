@@ -1,10 +1,9 @@
 """Indexes that keep routing decisions away from full scans.
 
 ``CallQueue``: the waiting calls of one (skill, tier), in arrival order (a RONA call goes back
-at its original arrival), with binary search for "the oldest call still within threshold" and
-for counting calls by wait. ``FreeAgents``: per (skill, group), one insertion-ordered set per
-proficiency level, so "highest proficiency, then longest idle" is the first agent of the first
-non-empty level.
+at its original arrival), with binary search for the calls around an arrival time.
+``FreeAgents``: per (skill, group), one insertion-ordered set per proficiency level, so
+"highest proficiency, then longest idle" is the first agent of the first non-empty level.
 """
 from __future__ import annotations
 
@@ -41,16 +40,15 @@ class CallQueue:
     def oldest(self) -> QueueEntry | None:
         return self.entries[0] if self.entries else None
 
-    def first_after(self, arrived_after: float) -> QueueEntry | None:
-        """The oldest call that arrived strictly after ``arrived_after``."""
-        index = bisect_right(self.entries, (arrived_after, inf))
-        return self.entries[index] if index < len(self.entries) else None
+    def last_at_or_before(self, arrived_at: float) -> QueueEntry | None:
+        """The youngest call that arrived at or before ``arrived_at``."""
+        index = bisect_right(self.entries, (arrived_at, inf))
+        return self.entries[index - 1] if index else None
 
-    def count_waiting(self, now: float, low: float, high: float) -> int:
-        """Calls whose wait at ``now`` is in ``[low, high)``."""
-        upto = bisect_right(self.entries, (now - low, inf))
-        above = bisect_right(self.entries, (now - high, inf))
-        return max(0, upto - above)
+    def first_at_or_after(self, arrived_at: float) -> QueueEntry | None:
+        """The oldest call that arrived at or after ``arrived_at``."""
+        index = bisect_left(self.entries, (arrived_at, -inf))
+        return self.entries[index] if index < len(self.entries) else None
 
 
 class FreeAgents:

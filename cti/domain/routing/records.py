@@ -26,6 +26,7 @@ class RoutedCall:
     agent_id: str | None = None
     held_for: str | None = None
     next_change: float | None = None
+    place: tuple[float, ...] | None = None   # its place in line, fixed once given (policies)
 
     @property
     def entry(self) -> tuple[float, int, str]:

@@ -1,8 +1,9 @@
 """The same policy decided by full scans: the oracle for tests and the latency baseline.
 
-``ScanRouter`` keeps every rule of ``Router`` but answers "which agent for this call" and
-"which call for this agent" by looking at every free agent and every waiting call. Tests check
-that the indexed router decides exactly as it does; ``bench/routing_latency.py`` times both.
+``ScanRouter`` keeps every rule of ``Router`` but answers "which agent for this call", "which
+call for this agent" and "may the familiar agent take its held call first" by looking at every
+free agent and every waiting call. Tests check that the indexed router decides exactly as it
+does; ``bench/routing_latency.py`` times both.
 """
 from __future__ import annotations
 
@@ -25,11 +26,7 @@ class ScanRouter(Router):
                 best, best_key = a, key
         return best
 
-    def _choose_call(self, a: RoutedAgent, now: float) -> RoutedCall | None:
-        held = [c for c in self._calls.values()
-                if c.status is CallStatus.HELD and c.held_for == a.agent.id]
-        if held:
-            return min(held, key=lambda c: c.entry)
+    def _queue_choice(self, a: RoutedAgent, now: float) -> RoutedCall | None:
         self.policy.prepare(now)
         phases = self._tier_phases(a)
         best, best_key = None, None
@@ -39,8 +36,13 @@ class ScanRouter(Router):
             phase = next((i for i, tiers in enumerate(phases) if c.tier in tiers), None)
             if phase is None:
                 continue
-            wait = now - c.call.arrived_at
-            key = (-phase,) + self.policy.key(c.tier, wait) + (wait, -c.seq)
-            if best_key is None or key > best_key:
+            key = (phase,) + self._order(c)
+            if best_key is None or key < best_key:
                 best, best_key = c, key
         return best
+
+    def _familiar_blocked(self, held: RoutedCall, a: RoutedAgent, now: float) -> bool:
+        limit = held.call.arrived_at - self.config.familiar_hold
+        return any(c.status is CallStatus.WAITING and c.call.skill == held.call.skill
+                   and c.tier.rank >= held.tier.rank and c.call.arrived_at < limit
+                   and self._eligible(a, c, now) for c in self._calls.values())

@@ -15,9 +15,14 @@ Rules, in the order a decision applies them:
   (rings widen with the wait); VIP calls go to dedicated agents (group ``vip``) until
   ``vip_overflow_after``, then to anyone; dedicated agents take other tiers only when no VIP
   call they can take waits (and only if ``dedicated_take_others``).
-- Which call: the policy's key (see ``policies``). Which agent: highest proficiency, then
-  longest idle, one global order whatever skills the agent has.
-- RONA: the call goes back at its original arrival time, the agent becomes not-ready.
+- Which call: the smallest place in line (see ``policies``), given when the call enters the
+  queue and kept while it waits. Which agent: highest proficiency, then longest idle, one
+  global order whatever skills the agent has.
+- Fairness: a caller is never overtaken by a caller asking the same skill, of the same or a
+  lower tier rank, who arrived later, by any agent that could take both. The one exception is
+  the familiar agent, bounded: a freed agent takes the call held for it first only if nobody it
+  would so overtake arrived more than ``familiar_hold`` seconds before that call.
+- RONA: the call goes back to its place, the agent becomes not-ready.
 
 Invariant after every method: no free agent is eligible for a waiting call.
 """
@@ -25,6 +30,7 @@ from __future__ import annotations
 
 import heapq
 import math
+from bisect import bisect_left
 from typing import Callable, Iterable
 
 from cti.domain.agent_state import AgentEvent, AgentMachine, AgentState
@@ -74,7 +80,9 @@ class Router:
         except UnknownTier:
             raise InvalidRequest(f"call {call.id}: unknown tier {call.tier!r}") from None
         now = self.clock()
+        self.policy.prepare(now)
         c = RoutedCall(call, tier, self._next_seq(), CallStatus.ARRIVING)
+        c.place = self._place(c)
         self._calls[call.id] = c
         familiar = self._familiar_agent(c, now)
         if familiar is not None:
@@ -231,25 +239,61 @@ class Router:
 
     # ------------------------------------------------------------------ questions
     def position(self, call_id: str) -> int:
-        """1 for the next call to be served among those asking the same skill; 0 once offered."""
+        """1 + the calls asking the same skill that are ahead of this one in line (waiting or
+        held for a familiar agent); 0 once offered. Places do not move while calls wait, so the
+        position only grows when a caller allowed to overtake arrives (a higher tier within its
+        head start) or a call offered before this one comes back after no answer."""
         c = self._call(call_id)
         if c.status in (CallStatus.OFFERED, CallStatus.CONNECTED):
             return 0
-        if c.status is CallStatus.HELD:
-            return 1
+        mine = self._order(c)
+        skill = c.call.skill
+        ahead = sum(1 for held in self._held.values() for cid in held
+                    if cid != call_id and self._calls[cid].call.skill == skill
+                    and self._order(self._calls[cid]) < mine)
+        for tier in self.config.tiers:
+            queue = self._queues.get((skill, tier.name))
+            if queue:
+                ahead += bisect_left(queue.entries, mine,
+                                     key=lambda e: self._order(self._calls[e[2]]))
+        return 1 + ahead
+
+    def is_next(self, call_id: str) -> bool:
+        """True only if no other caller asking the same skill will be offered to an agent who
+        could take this one before this one is offered (the honest "you are next"), as long
+        as no agent logs in and the head starts are not adjusted by more than one step.
+
+        So: it waits, nothing of its skill is ahead of it (waiting, held or ringing), every
+        agent who could ever take it can take it now and holds no call of its skill for a
+        familiar caller, no dedicated agent would take a VIP first, and no caller who arrives
+        from now on could be placed ahead of it or held for its agent ahead of it."""
+        c = self._calls.get(call_id)
+        if c is None or c.status is not CallStatus.WAITING:
+            return False
         now = self.clock()
         self.policy.prepare(now)
-        mine = self.policy.key(c.tier, now - c.call.arrived_at)
-        ahead = 0
-        for tier in self.config.tiers:
-            queue = self._queues.get((c.call.skill, tier.name))
-            if not queue:
-                continue
-            for low, high in self.policy.outranking(tier, mine, now):
-                ahead += queue.count_waiting(now, low, high)
-                if tier is c.tier and now - high < c.call.arrived_at <= now - low:
-                    ahead -= 1                       # the call does not outrank itself
-        return 1 + ahead
+        if now - c.call.arrived_at <= self.config.familiar_hold:
+            return False
+        if self.position(call_id) != 1:          # a call waiting or held is ahead of it
+            return False
+        mine, skill = self._order(c), c.call.skill
+        latest = now - self.policy.drift()
+        if any(self.policy.place(t, latest) + (latest, -t.rank) < mine
+               for t in self.config.tiers if t.rank > c.tier.rank):
+            return False
+        if any(self._calls[a.call_id].status is CallStatus.OFFERED
+               and self._calls[a.call_id].call.skill == skill
+               and self._order(self._calls[a.call_id]) < mine       # ringing: may come back
+               for a in self._agents.values() if a.call_id is not None):
+            return False
+        vip_first = self._dedicated_active() and not c.tier.vip
+        takers = [a for a in self._agents.values() if self._could_take(a, c)]
+        for a in takers:
+            if not self._eligible(a, c, now) or (vip_first and a.agent.group == GROUP_VIP):
+                return False
+            if any(self._calls[cid].call.skill == skill for cid in self._held.get(a.agent.id, ())):
+                return False
+        return bool(takers)
 
     def estimated_wait(self, tier: str, skill: str) -> float:
         """Seconds a caller of ``tier`` asking ``skill`` can expect to wait, for announcements:
@@ -335,6 +379,14 @@ class Router:
             return [tiers.vip, tiers.others]
         return [tiers.vip]
 
+    def _could_take(self, a: RoutedAgent, c: RoutedCall) -> bool:
+        """The agent could take the call at some point of its wait (rings fully widened,
+        VIP overflow reached), whatever the agent is doing now."""
+        level = a.agent.skills.get(c.call.skill)
+        if level is None or level < self._min_level(c.tier, math.inf):
+            return False
+        return any(a.agent.group in groups for groups in self._agent_groups(c, math.inf))
+
     def _eligible(self, a: RoutedAgent, c: RoutedCall, now: float) -> bool:
         level = a.agent.skills.get(c.call.skill)
         if level is None:
@@ -354,9 +406,18 @@ class Router:
         return None
 
     def _choose_call(self, a: RoutedAgent, now: float) -> RoutedCall | None:
+        """The call the agent takes if free now: a call held for it first, unless that would
+        overtake a caller who must not be (see ``_familiar_blocked``); else the first in line
+        among the calls it can take."""
+        choice = self._queue_choice(a, now)
         held = self._held.get(a.agent.id)
         if held:
-            return min((self._calls[cid] for cid in held), key=lambda c: c.entry)
+            first = min((self._calls[cid] for cid in held), key=self._order)
+            if choice is None or not self._familiar_blocked(first, a, now):
+                return first
+        return choice
+
+    def _queue_choice(self, a: RoutedAgent, now: float) -> RoutedCall | None:
         self.policy.prepare(now)
         for tiers in self._tier_phases(a):
             best, best_key = None, None
@@ -365,17 +426,29 @@ class Router:
                     queue = self._queues.get((skill, tier.name))
                     if not queue:
                         continue
-                    for entry in self.policy.candidates(queue, tier, now):
-                        c = self._calls[entry[2]]
-                        if not self._eligible(a, c, now):
-                            break              # a younger call is never more eligible
-                        wait = now - entry[0]
-                        key = self.policy.key(tier, wait) + (wait, -entry[1])
-                        if best_key is None or key > best_key:
-                            best, best_key = c, key
+                    c = self._calls[queue.oldest()[2]]    # places follow arrival in a queue
+                    if not self._eligible(a, c, now):
+                        continue                 # a younger call is never more eligible
+                    key = self._order(c)
+                    if best_key is None or key < best_key:
+                        best, best_key = c, key
             if best is not None:
                 return best
         return None
+
+    def _familiar_blocked(self, held: RoutedCall, a: RoutedAgent, now: float) -> bool:
+        """A held call may pass only callers of its skill and of its tier rank or above who
+        arrived at most ``familiar_hold`` seconds before it: is one waiting who came earlier?"""
+        limit = held.call.arrived_at - self.config.familiar_hold
+        for tier in self.config.tiers:
+            if tier.rank < held.tier.rank:
+                continue
+            queue = self._queues.get((held.call.skill, tier.name))
+            if queue:
+                c = self._calls[queue.oldest()[2]]
+                if c.call.arrived_at < limit and self._eligible(a, c, now):
+                    return True
+        return False
 
     def _match_call(self, c: RoutedCall, now: float) -> Offer | None:
         a = self._choose_agent(c, now)
@@ -387,12 +460,8 @@ class Router:
         self.policy.prepare(now)
         unique = {c.call.id: c for c in calls}.values()
 
-        def rank(c: RoutedCall) -> tuple[float, ...]:
-            wait = now - c.call.arrived_at
-            return self.policy.key(c.tier, wait) + (wait, -c.seq)
-
         offers = []
-        for c in sorted(unique, key=rank, reverse=True):
+        for c in sorted(unique, key=self._order):
             if c.status is CallStatus.WAITING:
                 offer = self._match_call(c, now)
                 if offer is not None:
@@ -422,7 +491,48 @@ class Router:
             self._free.remove(a.agent.id, a.agent.skills, a.agent.group)
             a.free = False
 
+    def _order(self, c: RoutedCall) -> tuple[float, ...]:
+        """Where the call stands in line: its place, then arrival, tier rank, sequence."""
+        return c.place + (c.call.arrived_at, -c.tier.rank, c.seq)
+
+    def _place(self, c: RoutedCall) -> tuple[float, ...]:
+        """The call's place: the policy's (or the one it had before a failed offer), kept
+        behind every waiting or held call of its skill that it must not overtake (same or
+        higher tier rank, earlier arrival) and ahead of every one that must not overtake it.
+        Head starts move between arrivals; this keeps the line fair when they do."""
+        place = c.place if c.place is not None else self.policy.place(c.tier, c.call.arrived_at)
+        arrived, rank, skill = c.call.arrived_at, c.tier.rank, c.call.skill
+        low: tuple[float, ...] | None = None
+        high: tuple[float, ...] | None = None
+        others = [self._calls[cid] for held in self._held.values() for cid in held
+                  if cid != c.call.id and self._calls[cid].call.skill == skill]
+        for tier in self.config.tiers:
+            queue = self._queues.get((skill, tier.name))
+            if not queue:
+                continue
+            if tier.rank >= rank:
+                entry = queue.last_at_or_before(arrived)
+                if entry is not None:
+                    others.append(self._calls[entry[2]])
+            if tier.rank <= rank:
+                entry = queue.first_at_or_after(arrived)
+                if entry is not None:
+                    others.append(self._calls[entry[2]])
+        for o in others:
+            if o is c:
+                continue
+            if o.tier.rank >= rank and o.call.arrived_at <= arrived:
+                low = o.place if low is None else max(low, o.place)
+            if o.tier.rank <= rank and o.call.arrived_at >= arrived:
+                high = o.place if high is None else min(high, o.place)
+        if low is not None and place < low:
+            place = low
+        if high is not None and place > high:
+            place = high
+        return place
+
     def _enqueue(self, c: RoutedCall, now: float) -> None:
+        c.place = self._place(c)
         c.status = CallStatus.WAITING
         key = (c.call.skill, c.tier.name)
         queue = self._queues.get(key)

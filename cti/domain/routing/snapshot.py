@@ -32,7 +32,8 @@ def take_snapshot(router: Any) -> dict[str, Any]:
             {"id": c.call.id, "tier": c.call.tier, "skill": c.call.skill,
              "arrived_at": c.call.arrived_at, "caller": c.call.caller, "seq": c.seq,
              "status": c.status.value, "agent": c.agent_id, "held_for": c.held_for,
-             "next_change": c.next_change}
+             "next_change": c.next_change,
+             "place": list(c.place) if c.place is not None else None}
             for c in sorted(router._calls.values(), key=lambda c: c.seq)],
         "familiar": [[caller, agent, at] for caller, (agent, at) in router._familiar.items()],
         "service_level": router.live.snapshot(),
@@ -73,6 +74,10 @@ def _restore(router: Any, data: dict[str, Any]) -> None:
                            item["caller"])
         c = RoutedCall(call, router.config.tiers[call.tier], item["seq"],
                        CallStatus(item["status"]), item["agent"], item["held_for"])
+        if item.get("place") is not None:      # older snapshots: placed again on restore
+            c.place = tuple(float(x) for x in item["place"])
+        else:
+            c.place = router._place(c)
         router._calls[call.id] = c
         router._seq = max(router._seq, c.seq)
         if c.status is CallStatus.WAITING:

@@ -41,7 +41,7 @@ def make_route(*, tracker, acd, clock, lookup=None, **_: Any) -> Callable:
         if call is None:
             return
         tracker.seen_waiting(call.call_id)
-        if acd.position(call.call_id) == 1:
+        if acd.is_next(call.call_id):     # sure: nobody can still be served first (router)
             try:
                 await session.stream_file("queue-youarenext")
             except AGICommandFailed:   # a missing sound, or the caller moved by our own Redirect
