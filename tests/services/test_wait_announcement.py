@@ -15,10 +15,13 @@ from tests.services.test_acd import FakeAMI, arrive, dial
 
 
 class Session:
-    """Just enough of an AGI session for the route: its argument and the sounds played."""
+    """Just enough of an AGI session for the route: its channel, its argument and the sounds
+    played. The session is the call's own channel (the route ignores claims from another)."""
 
-    def __init__(self, call_id):
-        self.args = [call_id]
+    def __init__(self, call):
+        self.args = [call.call_id]
+        self.channel = call.channel
+        self.uniqueid = call.uniqueid
         self.played = []
 
     async def stream_file(self, name):
@@ -49,8 +52,8 @@ def contact_centre(policy="service-level"):
     return clock, tracker, agents, acd, route
 
 
-def announced(route, call_id):
-    session = Session(call_id)
+def announced(route, call_id, tracker):
+    session = Session(tracker.get(call_id))
     run(route(session))
     return session.played
 
@@ -64,7 +67,7 @@ def test_first_in_line_is_not_told_it_is_next_while_a_caller_could_still_pass():
     clock.advance(30)
     assert acd.position(waiting.call_id) == 1
     # a platinum caller arriving now would still go first (strict priority): not "next"
-    assert announced(route, waiting.call_id) == []
+    assert announced(route, waiting.call_id, tracker) == []
 
 
 def test_you_are_next_is_played_once_no_caller_can_pass():
@@ -73,8 +76,8 @@ def test_you_are_next_is_played_once_no_caller_can_pass():
     first = arrive(tracker, clock, 1)
     dial(tracker, first, "ANSWER")
     waiting = arrive(tracker, clock, 2)
-    assert announced(route, waiting.call_id) == []      # a familiar caller could still pass
+    assert announced(route, waiting.call_id, tracker) == []      # a familiar caller could still pass
     clock.advance(6)
-    assert announced(route, waiting.call_id) == ["queue-youarenext"]
+    assert announced(route, waiting.call_id, tracker) == ["queue-youarenext"]
     later = arrive(tracker, clock, 3)
-    assert announced(route, later.call_id) == []        # second in line
+    assert announced(route, later.call_id, tracker) == []        # second in line
