@@ -406,7 +406,9 @@ def run_child(tree: Path, label: str, out: Path, argv: list[str]) -> dict:
 
 
 def capture_events(manager_conf: Path) -> tuple[Counter, Counter]:
-    """Events of the captured real call by name, before and after ``manager_conf``'s filter."""
+    """Events of the captured real call by name, before and after ``manager_conf`` (its
+    ``read`` classes and ``eventfilter``)."""
+    from cti.pbxsim.ami import privileges
     from cti.pbxsim.ami.accounts import filters_pass, parse_manager_conf
     from cti.protocol.ami import AMIParser
     from cti.protocol.ami_message import Message
@@ -418,7 +420,9 @@ def capture_events(manager_conf: Path) -> tuple[Counter, Counter]:
     for item in AMIParser(expect_banner=True).feed(CAPTURE.read_bytes()):
         if isinstance(item, Message) and item.kind == "event" and item.name not in SESSION_EVENTS:
             before[item.name] += 1
-            if filters_pass(account.eventfilters, item.encode().decode("utf-8")):
+            category = privileges.event_category(item)
+            if (account.read & category) == category and filters_pass(
+                    account.eventfilters, item.encode().decode("utf-8")):
                 after[item.name] += 1
     return before, after
 
