@@ -197,6 +197,24 @@ def test_mixed_batch_keeps_each_kind(run):
         run(history.write_records, [object()])
 
 
+def test_a_batch_of_several_calls_costs_one_statement_per_kind(run, engine):
+    """The outbox batches the records of several calls; each kind is one statement however
+    the kinds interleave, and the latest snapshot of each contact still wins."""
+    batch = []
+    for n in range(5):
+        batch += [contact(f"call-{n}"), build("QUEUESTART", time=T, callid=f"call-{n}"),
+                  contact(f"call-{n}", disposition="answered"),
+                  AuditRecord(f"e{n}", "sup", "listen", "recording", T)]
+    statements = []
+    sa.event.listen(engine, "before_cursor_execute",
+                    lambda *args: statements.append(args[2]))
+    assert run(history.write_records, batch) == 20
+    written = [s for s in statements if s.lstrip().upper().startswith("INSERT")]
+    assert len(written) == 3
+    assert {run(history.get_contact, f"call-{n}").disposition for n in range(5)} == {"answered"}
+    assert len(run(history.queue_log_for, queuename=None)) == 5
+
+
 def test_a_unit_of_work_rolls_back_on_error_and_refuses_orm_results(run):
     def add_then_fail(session):
         customers.add_customer(session, "Ada", ["+331"])
