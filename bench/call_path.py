@@ -26,9 +26,10 @@ drain, database thread pool included; the reactor thread's share by ``time.threa
 the simulator's, AMI events read, waits and Redirect latencies.
 
 (c) **Where the CPU goes.** One more step at the first rate with ``cProfile`` on the reactor
-thread and on every database unit of work (``bench/_cpu_split.py``): the profile's shares per
-component (parse, AMI client, tracker, ACD, AGI, storage, logging, other ctid, reactor and
-I/O) applied to the CPU per call measured in (b) without the profiler.
+thread and on every database unit of work (``bench/_cpu_split.py``): each function's time
+less the profiler's overhead per call (measured: that step's CPU less (b)'s, over the calls
+counted), the shares per component (parse, AMI client, tracker, ACD, AGI, storage, logging,
+other ctid, reactor and I/O) applied to the CPU per call measured in (b) without it.
 
 (d) **The event stream.** AMI events per call by name: what the simulator emitted, what ctid
 read after the ``eventfilter``, and a call captured from a real Asterisk 22
@@ -282,7 +283,7 @@ async def load_step(reactor, daemon, sim, wire, probe, rate: float, args) -> dic
 
 
 async def part_b(reactor, daemon, sim, wire, args, profile) -> tuple[list[dict], dict]:
-    from bench._cpu_split import split, top_functions
+    from bench._cpu_split import calls_counted, split, top_functions
     await sim.request(cmd="phones", ring=0.1, talk=1.0, jitter=0.5)
     for agent in daemon.agents.all():
         if agent.state.value == "logged-out":
@@ -310,14 +311,20 @@ async def part_b(reactor, daemon, sim, wire, args, profile) -> tuple[list[dict],
     profiled = await load_step(reactor, daemon, sim, wire, probe, args.rates[0], args)
     profile.stop()
     stats = profile.stats()
-    seconds = split(stats)
-    counted = sum(seconds.values()) or 1.0
+    if args.dump_profile:
+        stats.dump_stats(f"{args.dump_profile}.{'base' if TREE != ROOT else 'tree'}.pstats")
     measured = steps[0]["cpu_ms"]
+    calls = calls_counted(stats)
+    answered = max(1, profiled["answered"])
+    bias = max(0.0, (profiled["cpu_ms"] - measured) / 1000 * answered / max(1, calls))
+    seconds = split(stats, bias)
+    counted = sum(seconds.values()) or 1.0
     return steps, {
         "rate": args.rates[0], "measured_ms": measured, "profiled_ms": profiled["cpu_ms"],
+        "bias_us": bias * 1e6, "calls_per_call": calls / answered,
         "ms": {name: measured * s / counted for name, s in seconds.items()},
-        "top": [(t * 1000 / max(1, profiled["answered"]), n / max(1, profiled["answered"]), f)
-                for t, n, f in top_functions(stats, args.top)],
+        "top": [(t * 1000 / answered, n / answered, f)
+                for t, n, f in top_functions(stats, args.top, bias)],
     }
 
 
@@ -486,11 +493,12 @@ def report(runs: list[tuple[str, dict]], args) -> None:
     print_table(["component", *labels] + (["change"] if len(runs) == 2 else []),
                 [[row[0], *[cell(v) for v in row[1:]]] for row in rows])
     print("    CPU under the profiler: " + ", ".join(
-        f"{label} {r['cpu']['profiled_ms']:.2f} ms/call" for label, r in runs)
+        f"{label} {r['cpu']['profiled_ms']:.2f} ms/call ({r['cpu']['calls_per_call']:,.0f} "
+        f"function calls/call, {r['cpu']['bias_us']:.2f} us each taken off)" for label, r in runs)
         + f"; log file: " + ", ".join(f"{label} {r['log_bytes'] / 1024:,.0f} KiB"
                                       for label, r in runs))
     for label, r in runs[-1:]:
-        print(f"\n    most own time under the profiler [{label}], per call:")
+        print(f"\n    most own time under the profiler, less its overhead [{label}], per call:")
         print_table(["ms/call", "calls/call", "function"],
                     [[f"{t:.3f}", f"{n:.1f}", f] for t, n, f in r["cpu"]["top"]])
 
@@ -541,6 +549,8 @@ def main() -> None:
     parser.add_argument("--seed", type=int, default=7)
     parser.add_argument("--log-level", default="INFO", help="ctid's log level (default INFO)")
     parser.add_argument("--top", type=int, default=20, help="(c) functions listed")
+    parser.add_argument("--dump-profile", metavar="PREFIX",
+                        help="(c) also write each run's profile to PREFIX.{base,tree}.pstats")
     parser.add_argument("--tree", help=argparse.SUPPRESS)   # a child run: the ctid to measure
     parser.add_argument("--out", help=argparse.SUPPRESS)
     args, _ = parser.parse_known_args()
