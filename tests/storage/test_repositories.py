@@ -42,6 +42,19 @@ def test_customer_is_found_by_any_of_its_numbers(run):
         run(customers.get_customer, 999)
 
 
+def test_a_caller_is_identified_in_one_statement(run, engine):
+    """Every inbound call looks its caller up: one round trip, all the numbers in order."""
+    added = run(customers.add_customer, "Ada", ["+33612345678", "+33140000000", "+861380000"],
+                tier="gold", language="fr")
+    run(customers.add_customer, "Bob", ["+33100000000"])
+    statements = []
+    sa.event.listen(engine, "before_cursor_execute", lambda *args: statements.append(args[2]))
+    found = run(customers.find_by_number, "+861380000")
+    selects = [s for s in statements if s.lstrip().upper().startswith("SELECT")]
+    assert found == added and found.numbers == ("+33612345678", "+33140000000", "+861380000")
+    assert len(selects) == 1
+
+
 def test_agents_skills_and_password_checks(run):
     run(agents.add_agent, "6001", "Alice", "PJSIP/6001", "pw1", group="vip", team="red")
     run(agents.add_agent, "6002", "Bert", "PJSIP/6002", "pw2")
