@@ -1,11 +1,13 @@
 """The call path through ctid: CPU per call by component, latency and calls/s, against a baseline.
 
-Run: ``.venv/bin/python bench/call_path.py [--baseline REV] [--rates 20] [--samples 200]``
-(about 2-3 min; ``--baseline none`` measures this tree alone)
+Run: ``.venv/bin/python bench/call_path.py [--baseline REV] [--rounds 3] [--rates 20]``
+(about 1 min per build and round; ``--baseline none`` measures this tree alone)
 
 The same load runs twice in one go: once against ctid as it is at ``--baseline`` (default
 ``HEAD~1``, checked out with ``git archive`` into a temporary directory) and once against this
-working tree; the figures are printed side by side. Each run is a child process holding ctid
+working tree (``--rounds`` times each, alternated, so the load of a shared machine falls on
+both; each build's round of median CPU per call is the one shown); the figures are printed
+side by side. Each run is a child process holding ctid
 (``cti.app.build`` on a SQLite database in a temporary directory, agents with every skill,
 customers of every tier, the asyncio reactor, logging at ``--log-level`` into a file as
 ``ctid`` writes it). The PBX simulator (this tree's ``cti/pbxsim``, so both runs get the same
@@ -365,6 +367,8 @@ async def run_tree(reactor, tmp: Path, args) -> dict:
             pass
         await sim.exited
     log_bytes = (tmp / "ctid.log").stat().st_size if (tmp / "ctid.log").exists() else 0
+    if args.keep_log:
+        shutil.copy(tmp / "ctid.log", f"{args.keep_log}.{'base' if TREE != ROOT else 'tree'}.log")
     return {"a": a, "steps": steps, "cpu": cpu, "log_bytes": log_bytes,
             "load": os.getloadavg()[0]}
 
@@ -478,6 +482,11 @@ def report(runs: list[tuple[str, dict]], args) -> None:
           "eventfilter / events the simulator emitted; enq->Redirect: caller enqueued -> "
           "Redirect written, ms")
 
+    if len(runs[0][1].get("rounds_ms", [])) > 1:
+        print("    ctid CPU ms/call at the first rate, every round: " + "; ".join(
+            f"{label} " + ", ".join(f"{v:.2f}" for v in r["rounds_ms"]) for label, r in runs)
+            + " (the tables show each build's median round)")
+
     rate = runs[0][1]["cpu"]["rate"]
     print(f"\n(c) ctid CPU ms per call by component at {rate:g} calls/s (profile shares applied "
           "to the CPU measured in (b) without the profiler)")
@@ -551,6 +560,11 @@ def main() -> None:
     parser.add_argument("--top", type=int, default=20, help="(c) functions listed")
     parser.add_argument("--dump-profile", metavar="PREFIX",
                         help="(c) also write each run's profile to PREFIX.{base,tree}.pstats")
+    parser.add_argument("--keep-log", metavar="PREFIX",
+                        help="copy each run's ctid log to PREFIX.{base,tree}.log")
+    parser.add_argument("--rounds", type=int, default=1,
+                        help="runs per build, alternated; the tables show each build's round "
+                             "of median CPU per call")
     parser.add_argument("--tree", help=argparse.SUPPRESS)   # a child run: the ctid to measure
     parser.add_argument("--out", help=argparse.SUPPRESS)
     args, _ = parser.parse_known_args()
@@ -558,21 +572,31 @@ def main() -> None:
         child(args)
         return
     argv = [a for a in sys.argv[1:]]
-    if "--baseline" in argv:
-        i = argv.index("--baseline")
-        del argv[i:i + 2]
-    runs = []
+    for option in ("--baseline", "--rounds"):
+        if option in argv:
+            i = argv.index(option)
+            del argv[i:i + 2]
+    builds: list[tuple[str, Path]] = []
+    rounds: dict[str, list[dict]] = {}
     with tempfile.TemporaryDirectory(prefix="ctid-call-path-") as tmp:
         if args.baseline.lower() != "none":
             rev = git("rev-parse", "--short", args.baseline)
             checkout(rev, Path(tmp) / "baseline")
-            runs.append((f"base {rev}", run_child(Path(tmp) / "baseline", f"baseline {rev}",
-                                                  Path(tmp) / "baseline.json", argv)))
-        head = git("describe", "--always", "--dirty")
-        runs.append((head, run_child(ROOT, f"this tree {head}", Path(tmp) / "tree.json", argv)))
+            builds.append((f"base {rev}", Path(tmp) / "baseline"))
+        builds.append((git("describe", "--always", "--dirty"), ROOT))
+        for n in range(args.rounds):              # alternated: the machine's load hits both
+            for label, tree in builds:
+                out = Path(tmp) / f"run-{n}-{len(rounds.get(label, []))}.json"
+                rounds.setdefault(label, []).append(
+                    run_child(tree, f"{label} (round {n + 1} of {args.rounds})", out, argv))
         shutil.rmtree(Path(tmp) / "baseline", ignore_errors=True)
+    runs = []
+    for label, _ in builds:                       # each build's round of median CPU per call
+        ordered = sorted(rounds[label], key=lambda r: r["cpu"]["measured_ms"])
+        median = ordered[(len(ordered) - 1) // 2]
+        median["rounds_ms"] = [r["cpu"]["measured_ms"] for r in rounds[label]]
+        runs.append((label, median))
     report(runs, args)
-
 
 if __name__ == "__main__":
     main()
