@@ -43,6 +43,7 @@ Printed: tables; nothing is written outside the temporary directory. Not a test.
 from __future__ import annotations
 
 import argparse
+import gc
 import json
 import logging
 import os
@@ -83,6 +84,24 @@ REAL_RIG = {"asterisk_ms": 50.9, "ctid_ms": 19.0, "target_ratio": 0.25}
 APP_QUEUE_REFERENCE = ("app_queue re-check, real Asterisk 22 (reference)", 500.0, 995.0)
 # Events of the login, not of a call
 SESSION_EVENTS = {"FullyBooted", "SuccessfulAuth"}
+
+
+class GCClock:
+    """CPU time the cyclic garbage collector took, from ``gc.callbacks``."""
+
+    def __init__(self) -> None:
+        self.seconds = 0.0
+        self._started = 0.0
+        gc.callbacks.append(self._on_gc)
+
+    def _on_gc(self, phase: str, _info: dict) -> None:
+        if phase == "start":
+            self._started = time.thread_time()
+        else:
+            self.seconds += time.thread_time() - self._started
+
+
+GC_CLOCK = GCClock()
 
 
 def free_port() -> int:
@@ -240,6 +259,7 @@ async def load_step(reactor, daemon, sim, wire, probe, rate: float, args) -> dic
     s0, cpu0, events0 = await sim.request(cmd="stats"), cpu_seconds(), wire.events
     names0 = Counter(wire.by_name)
     loop0 = time.thread_time()                   # this is the reactor thread
+    gc0 = GC_CLOCK.seconds
     start = time.monotonic()
     await sim.request(cmd="rate", per_s=rate)
     await sleep(reactor, args.step_seconds)
@@ -272,7 +292,7 @@ async def load_step(reactor, daemon, sim, wire, probe, rate: float, args) -> dic
     return {
         "rate": rate, "placed": placed, "answered": answered, "calls_s": placed / arrivals,
         "wait": waits, "cpu_ms": cpu * 1000 / per_call, "loop_ms": loop_cpu * 1000 / per_call,
-        "cpu_pct": 100 * cpu / total, "sim_ms": (s1["cpu"] - s0["cpu"]) * 1000 / max(1, placed),
+        "cpu_pct": 100 * cpu / total, "gc_ms": (GC_CLOCK.seconds - gc0) * 1000 / per_call, "sim_ms": (s1["cpu"] - s0["cpu"]) * 1000 / max(1, placed),
         "events_s": (wire.events - events0) / total,
         "read_per_call": (wire.events - events0) / per_call,
         "all_per_call": (s1["events"] - s0["events"]) / max(1, placed),
@@ -354,6 +374,12 @@ async def run_tree(reactor, tmp: Path, args) -> dict:
     profile.wrap_database()
     daemon = app.build(config, reactor)
     daemon.service.startService()
+    try:                          # as cti.main does once started (a baseline may not have it)
+        from cti import runtime
+    except ImportError:
+        pass
+    else:
+        runtime.settle_after_start()
     try:
         await daemon.ami.when_ready(fail_after_failures=5)
         wire = WireProbe(daemon.ami, lambda *_: None)
@@ -470,15 +496,16 @@ def report(runs: list[tuple[str, dict]], args) -> None:
         for s in r["steps"]:
             rows.append([label, f"{s['rate']:g}", s["placed"], s["answered"], s["calls_s"],
                          s["wait"]["p50"], s["wait"]["p99"], s["cpu_ms"], s["loop_ms"],
+                         s.get("gc_ms"),
                          s["cpu_pct"], s["sim_ms"], s["events_s"],
                          f"{s['read_per_call']:.0f}/{s['all_per_call']:.0f}",
                          s["enqueue_to_redirect"]["p50"], s["enqueue_to_redirect"]["p99"],
                          s["verdict"]])
     print_table(["build", "offered/s", "placed", "answered", "calls/s", "wait p50 ms", "p99",
-                 "ctid CPU ms/call", "in loop", "ctid CPU %", "sim CPU ms/call", "AMI ev/s",
+                 "ctid CPU ms/call", "in loop", "of it GC", "ctid CPU %", "sim CPU ms/call", "AMI ev/s",
                  "ev/call read/all", "enq->Redirect p50", "p99", "verdict"], rows)
     print("    ctid CPU: its process over arrivals + drain, database thread pool included ('in "
-          "loop': the reactor thread alone);\n    ev/call: AMI events ctid read after the "
+          "loop': the reactor thread alone; GC: the cyclic garbage collector, any thread);\n    ev/call: AMI events ctid read after the "
           "eventfilter / events the simulator emitted; enq->Redirect: caller enqueued -> "
           "Redirect written, ms")
 

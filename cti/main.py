@@ -55,6 +55,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     else:
         top = app.build(config, reactor).service
     top.startService()
+    from cti import runtime
+    runtime.settle_after_start()
     reactor.addSystemEventTrigger("before", "shutdown", top.stopService)
     if args.duration:
         reactor.callLater(args.duration, reactor.stop)
