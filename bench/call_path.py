@@ -552,7 +552,9 @@ def report(runs: list[tuple[str, dict]], args) -> None:
     print("    real call: ami-redirect-flow (Asterisk 22: FastAGI route, Redirect, Dial, answer, "
           "hang-up) with its caller and agent on Local channels,\n    so every channel event "
           "comes twice as often as on a trunk + PJSIP call; filtered: by this tree's "
-          "manager.conf eventfilter.")
+          "manager.conf (read classes, eventfilter).\n    The simulator emits no "
+          "DeviceStateChange (a real trunk + PJSIP call: ~4): a build that lets them through "
+          "pays more for them on the real rig than here.")
     ours = runs[-1][1]["cpu"]["measured_ms"]
     scale = REAL_RIG["ctid_ms"] / runs[0][1]["cpu"]["measured_ms"] if len(runs) == 2 else None
     print(f"\nreal rig (issue 7): Asterisk {REAL_RIG['asterisk_ms']} ms/call, ctid "
