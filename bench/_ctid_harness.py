@@ -6,7 +6,8 @@
 - :class:`SimProcess`: ``bench/_pbxsim_host.py`` as a child process; ``request(cmd)`` sends one
   JSON command and fires with its JSON reply.
 - :class:`WireProbe`: wraps the send and receive of ctid's live AMI wire, timestamping every
-  action that leaves and every chunk that arrives, and counts the AMI events ctid dispatches.
+  action that leaves and every chunk that arrives, and counts the AMI events ctid dispatches
+  (in all, and by event name).
 """
 from __future__ import annotations
 
@@ -32,7 +33,8 @@ TIER_MIX = {"platinum": 0.02, "diamond": 0.03, "gold": 0.04, "silver": 0.06, "st
 SKILLS = ("general", "billing", "service", "complaints")
 
 
-def make_config(tmp: Path, *, ami_port: int, secret: str, wrap_up: float) -> dict:
+def make_config(tmp: Path, *, ami_port: int, secret: str, wrap_up: float,
+                log_level: str = "WARNING") -> dict:
     return cfg.load(None, environ={}, overrides=[
         f"database.url=sqlite:///{tmp}/ctid.sqlite",
         f"database.spill_file={tmp}/outbox.jsonl",
@@ -42,7 +44,7 @@ def make_config(tmp: Path, *, ami_port: int, secret: str, wrap_up: float) -> dic
         f"ami.secret={secret}", "ami.auth=md5",
         "fastagi.port=0", "api.port=0", "web.port=0", "api.token=bench",
         f"acd.wrap_up_seconds={wrap_up}",
-        "log.level=WARNING",
+        f"log.level={log_level}",
     ])
 
 
@@ -79,11 +81,16 @@ class SimProcess(protocol.ProcessProtocol):
 
     @classmethod
     def spawn(cls, reactor, *, ami_port: int, agi_port: int, secret: str, seats: int,
-              numbers: int, seed_value: int) -> "SimProcess":
+              numbers: int, seed_value: int, manager_conf: Path | None = None,
+              dialplan: Path | None = None) -> "SimProcess":
         proc = cls()
         argv = [sys.executable, str(HOST_SCRIPT), "--ami-port", str(ami_port),
                 "--agi-port", str(agi_port), "--secret", secret, "--seats", str(seats),
                 "--numbers", str(numbers), "--seed", str(seed_value)]
+        if manager_conf is not None:
+            argv += ["--manager-conf", str(manager_conf)]
+        if dialplan is not None:
+            argv += ["--dialplan", str(dialplan)]
         reactor.spawnProcess(proc, sys.executable, argv, env=None)
         return proc
 
@@ -120,6 +127,7 @@ class WireProbe:
     def __init__(self, ami, on_action: Callable[[object, float, float], None]):
         self.on_action = on_action
         self.events = 0
+        self.by_name: dict[str, int] = {}
         self.last_read_wall = 0.0
         ami.add_listener({"*": self._count})
         wire = ami._wire            # the live link; no public hook exists for outgoing bytes
@@ -137,5 +145,6 @@ class WireProbe:
 
         wire.send, wire.data_received = timed_send, timed_received
 
-    def _count(self, _event) -> None:
+    def _count(self, event) -> None:
         self.events += 1
+        self.by_name[event.name] = self.by_name.get(event.name, 0) + 1

@@ -10,7 +10,7 @@ Commands, one JSON object per line on stdin; every command gets one JSON line ba
 - ``{"cmd": "place", "n": 3}``: three callers ring the hotline now;
 - ``{"cmd": "rate", "per_s": 20}``: Poisson arrivals at that rate from now (0 stops them);
 - ``{"cmd": "phones", "ring": 0.1, "talk": 1.0, "jitter": 0.5}``: retune every agent phone;
-- ``{"cmd": "stats"}``: counters, this process's CPU seconds, and the ``Redirect`` requests the
+- ``{"cmd": "stats"}``: counters (events emitted, in all and by name), this process's CPU seconds, and the ``Redirect`` requests the
   AMI server has taken since the last ``stats`` as ``[ActionID, time.monotonic()]`` pairs
   (``CLOCK_MONOTONIC`` is system-wide on Linux, so the driver can compare it with its own);
 - ``{"cmd": "quit"}``.
@@ -65,10 +65,12 @@ class Traffic:
         self.placed = self.ended = self.connected_ended = 0
         self.calls = []
         self.events = 0
+        self.by_name: dict[str, int] = {}
         pbx.subscribe(self._count)
 
-    def _count(self, _message) -> None:
+    def _count(self, message) -> None:
         self.events += 1
+        self.by_name[message.name] = self.by_name.get(message.name, 0) + 1
 
     def place(self) -> None:
         number = next(self._numbers, None)
@@ -111,7 +113,7 @@ class Traffic:
         return {"placed": self.placed, "ended": self.ended,
                 "connected": self.connected_ended + live_connected,
                 "waiting": sum(1 for h in self.calls if h.connected_at is None),
-                "events": self.events}
+                "events": self.events, "by_name": dict(self.by_name)}
 
 
 class Control(LineReceiver):
@@ -169,14 +171,24 @@ def main() -> None:
     parser.add_argument("--seats", type=int, required=True, help="agent phones 6001...")
     parser.add_argument("--numbers", type=int, default=20000)
     parser.add_argument("--seed", type=int, default=1)
+    parser.add_argument("--manager-conf", type=Path, default=None,
+                        help="the manager.conf to serve (default: this tree's asterisk_conf/)")
+    parser.add_argument("--dialplan", type=Path, default=DIALPLAN,
+                        help="the dialplan to run (default: this tree's dialplan/)")
     args = parser.parse_args()
     from twisted.internet import reactor, stdio
 
     phones = Phones.of({f"{6001 + i}": PhoneScript(ring_delay=0.1, talk_time=1.0, jitter=0.5)
                         for i in range(args.seats)})
-    pbx = PBX(Dialplan.from_files([DIALPLAN]), reactor=reactor, phones=phones, seed=args.seed,
+    pbx = PBX(Dialplan.from_files([args.dialplan]), reactor=reactor, phones=phones, seed=args.seed,
               agi_hosts={"127.0.0.1:4573": ("127.0.0.1", args.agi_port)})
-    accounts = parse_manager_conf(manager_conf(args.username, args.secret))
+    if args.manager_conf is None:
+        conf = manager_conf(args.username, args.secret)
+    else:       # the same edits cti.demo.manager_conf makes to this tree's file
+        text = args.manager_conf.read_text().replace("[ctid]", f"[{args.username}]").replace(
+            "secret = change-me", f"secret = {args.secret}")
+        conf = "\n".join(line for line in text.splitlines() if not line.startswith("#tryinclude"))
+    accounts = parse_manager_conf(conf)
     ami = AMIServerFactory(accounts, pbx, reactor)
     traffic = Traffic(pbx, caller_numbers(args.numbers, args.seed), args.seed)
     control = Control(traffic, phones, ami, reactor)

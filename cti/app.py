@@ -80,7 +80,8 @@ def build(config: dict[str, Any], reactor) -> Daemon:
     db = open_database(config, reactor)
     agents_info = db.run_blocking(list_agents)
     db.setServiceParent(top)
-    outbox = Outbox(database_writer(db), Path(config["database"]["spill_file"]), clock=reactor)
+    outbox = Outbox(database_writer(db), Path(config["database"]["spill_file"]), clock=reactor,
+                    linger=0.1)  # the records of a few calls per transaction
     outbox.setServiceParent(top)
     qlog_path = config["queue_log"]["file"]
     queue_log = QueueLogWriter(Path(qlog_path) if qlog_path else None, outbox)

@@ -90,6 +90,8 @@ def main(argv: Sequence[str] | None = None) -> int:
               f"{exc.socketError}", file=sys.stderr)
         lock.close()
         return 2
+    from cti import runtime
+    runtime.settle_after_start()
     reactor.addSystemEventTrigger("before", "shutdown", top.stopService)
     if args.duration:
         reactor.callLater(args.duration, reactor.stop)

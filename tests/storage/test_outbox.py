@@ -255,3 +255,20 @@ def test_the_spill_file_is_compacted_during_a_long_backlog(writer, clock, tmp_pa
     assert [json.dumps(encode(r)) for r in writer.landed] == [
         json.dumps(encode(audit(n))) for n in range(7)
     ]
+
+
+def test_with_linger_records_of_several_calls_share_one_batch(writer, clock, tmp_path):
+    outbox = make(writer, clock, tmp_path, linger=0.1)
+    outbox.submit(audit(0))
+    clock.advance(0.05)
+    assert writer.calls == []                       # still lingering: nothing written yet
+    assert spilled(tmp_path) == [audit(0)]          # but already safe in the spill file
+    outbox.submit(audit(1))
+    clock.advance(0.05)
+    assert len(writer.calls) == 1 and writer.last_batch == [audit(0), audit(1)]  # one transaction
+    outbox.submit(audit(2))                         # arrives while that batch is in flight
+    writer.succeed()
+    clock.advance(0)                                # it waited already: goes out at once
+    assert writer.last_batch == [audit(2)]
+    writer.succeed()
+    assert outbox.backlog == 0 and spilled(tmp_path) == []

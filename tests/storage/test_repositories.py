@@ -42,6 +42,19 @@ def test_customer_is_found_by_any_of_its_numbers(run):
         run(customers.get_customer, 999)
 
 
+def test_a_caller_is_identified_in_one_statement(run, engine):
+    """Every inbound call looks its caller up: one round trip, all the numbers in order."""
+    added = run(customers.add_customer, "Ada", ["+33612345678", "+33140000000", "+861380000"],
+                tier="gold", language="fr")
+    run(customers.add_customer, "Bob", ["+33100000000"])
+    statements = []
+    sa.event.listen(engine, "before_cursor_execute", lambda *args: statements.append(args[2]))
+    found = run(customers.find_by_number, "+861380000")
+    selects = [s for s in statements if s.lstrip().upper().startswith("SELECT")]
+    assert found == added and found.numbers == ("+33612345678", "+33140000000", "+861380000")
+    assert len(selects) == 1
+
+
 def test_agents_skills_and_password_checks(run):
     run(agents.add_agent, "6001", "Alice", "PJSIP/6001", "pw1", group="vip", team="red")
     run(agents.add_agent, "6002", "Bert", "PJSIP/6002", "pw2")
@@ -195,6 +208,24 @@ def test_mixed_batch_keeps_each_kind(run):
     assert run(history.get_contact, "call-1").disposition == "x"
     with pytest.raises(TypeError):
         run(history.write_records, [object()])
+
+
+def test_a_batch_of_several_calls_costs_one_statement_per_kind(run, engine):
+    """The outbox batches the records of several calls; each kind is one statement however
+    the kinds interleave, and the latest snapshot of each contact still wins."""
+    batch = []
+    for n in range(5):
+        batch += [contact(f"call-{n}"), build("QUEUESTART", time=T, callid=f"call-{n}"),
+                  contact(f"call-{n}", disposition="answered"),
+                  AuditRecord(f"e{n}", "sup", "listen", "recording", T)]
+    statements = []
+    sa.event.listen(engine, "before_cursor_execute",
+                    lambda *args: statements.append(args[2]))
+    assert run(history.write_records, batch) == 20
+    written = [s for s in statements if s.lstrip().upper().startswith("INSERT")]
+    assert len(written) == 3
+    assert {run(history.get_contact, f"call-{n}").disposition for n in range(5)} == {"answered"}
+    assert len(run(history.queue_log_for, queuename=None)) == 5
 
 
 def test_a_unit_of_work_rolls_back_on_error_and_refuses_orm_results(run):

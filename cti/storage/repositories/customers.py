@@ -4,7 +4,7 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 
-from sqlalchemy import select
+from sqlalchemy import Select, bindparam, select
 from sqlalchemy.orm import Session, selectinload
 
 from cti.domain.privacy import mask_number
@@ -48,14 +48,34 @@ def add_customer(
 
 
 def find_by_number(session: Session, number: str) -> CustomerInfo | None:
-    """The customer calling from `number`, or None for an unknown caller."""
-    customer = session.scalars(
-        select(Customer)
-        .join(CustomerNumber)
-        .where(CustomerNumber.number == number)
-        .options(selectinload(Customer.numbers))
-    ).first()
-    return _info(customer) if customer else None
+    """The customer calling from `number`, or None for an unknown caller.
+
+    Every inbound call asks this: one Core statement (the customer and all its numbers) on
+    the session's connection, not an ORM query and its relationship load (two statements,
+    and identity-map work for objects thrown away at once)."""
+    rows = session.connection().execute(_BY_NUMBER, {"number": number}).all()
+    if not rows:
+        return None
+    first = rows[0]
+    return CustomerInfo(first.id, first.name, first.tier, first.language,
+                        tuple(row.number for row in rows))
+
+
+def _by_number() -> Select:
+    customers = Customer.__table__
+    asked = CustomerNumber.__table__.alias("asked")
+    numbers = CustomerNumber.__table__.alias("all_numbers")
+    return (
+        select(customers.c.id, customers.c.name, customers.c.tier, customers.c.language,
+               numbers.c.number)
+        .select_from(asked.join(customers, customers.c.id == asked.c.customer_id)
+                     .join(numbers, numbers.c.customer_id == customers.c.id))
+        .where(asked.c.number == bindparam("number"))
+        .order_by(numbers.c.id)
+    )
+
+
+_BY_NUMBER = _by_number()
 
 
 def get_customer(session: Session, customer_id: int) -> CustomerInfo:

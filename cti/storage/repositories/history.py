@@ -3,7 +3,8 @@
 Writes are idempotent by natural key, so the outage buffer may replay a batch that did land
 before the connection broke: a contact is upserted by call id (the later snapshot wins), a
 recording by recording id; queue_log lines and audit entries are inserted once by their id.
-`write_records` is the outage buffer's sink: it writes one ordered batch of mixed records.
+`write_records` is the outage buffer's sink: it writes one batch of mixed records, one
+statement per kind.
 """
 from __future__ import annotations
 
@@ -75,17 +76,16 @@ _SAVERS = {
 
 
 def write_records(session: Session, records: list[Record]) -> int:
-    """Write one batch in order. Consecutive records of one kind go in one statement; a later
-    snapshot of a contact always follows an earlier one. Returns the number of records."""
-    run: list[Record] = []
-    for record in [*records, None]:
-        if run and (record is None or type(record) is not type(run[0])):
-            _SAVERS[type(run[0])](session, run)
-            run = []
-        if record is not None:
-            if type(record) not in _SAVERS:
-                raise TypeError(f"no table for {type(record).__name__}")
-            run.append(record)
+    """Write one batch: the records of each kind in one statement, in their order (a later
+    snapshot of a contact always follows an earlier one). The tables refer to none of each
+    other, so only the order within a kind matters. Returns the number of records."""
+    by_kind: dict[type, list[Record]] = {}
+    for record in records:
+        if type(record) not in _SAVERS:
+            raise TypeError(f"no table for {type(record).__name__}")
+        by_kind.setdefault(type(record), []).append(record)
+    for kind, run in by_kind.items():
+        _SAVERS[kind](session, run)
     return len(records)
 
 

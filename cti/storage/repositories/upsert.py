@@ -1,6 +1,7 @@
 """Insert-or-update by natural key, on SQLite and PostgreSQL alike (`INSERT .. ON CONFLICT`)."""
 from __future__ import annotations
 
+import functools
 from typing import Any, Sequence
 
 from sqlalchemy import Table
@@ -22,16 +23,22 @@ def upsert(
     if not rows:
         return
     dialect = session.get_bind().dialect.name
+    columns = tuple(name for name in rows[0] if name not in key) if update else ()
+    session.execute(_statement(dialect, table, columns, tuple(key), update), list(rows))
+
+
+@functools.lru_cache(maxsize=64)
+def _statement(dialect: str, table: Table, columns: tuple[str, ...], key: tuple[str, ...],
+               update: bool) -> Any:
+    """The statement for one shape of upsert, built once: building it (``excluded`` copies
+    every column of the table) cost more CPU than executing it. Statements are immutable,
+    so threads share them."""
     try:
         insert = _INSERTS[dialect]
     except KeyError:
         raise NotImplementedError(f"no upsert for the {dialect} dialect") from None
     statement = insert(table)
     if update:
-        changed = {
-            name: statement.excluded[name] for name in rows[0] if name not in key
-        }
-        statement = statement.on_conflict_do_update(index_elements=list(key), set_=changed)
-    else:
-        statement = statement.on_conflict_do_nothing(index_elements=list(key))
-    session.execute(statement, list(rows))
+        changed = {name: statement.excluded[name] for name in columns}
+        return statement.on_conflict_do_update(index_elements=list(key), set_=changed)
+    return statement.on_conflict_do_nothing(index_elements=list(key))
