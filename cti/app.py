@@ -125,6 +125,7 @@ def build(config: dict[str, Any], reactor) -> Daemon:
     tracker.subscribe(journal)
     resync = Resync(tracker, agents, acd, presence, reactor, journal)
     ami.add_listener({name: tracker.handle for name in tracker.EVENTS})
+    ami.add_listener({"Hangup": resync.channel_gone})
     ami.add_resync_hook(resync)
     ami.add_resync_hook(acd.link_ready)          # after the resync: offers held while down
     ami.setServiceParent(top)

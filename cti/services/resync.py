@@ -166,20 +166,33 @@ class Resync:
         self._first = True
         self.runs = 0
         self.running = False
+        self._gone: set[str] = set()              # uniqueids hung up since the last ask
 
     @defer.inlineCallbacks
     def __call__(self, ami):
         self.running = True
+        self._gone = set()
         try:
             asked = self.versions()           # what ctid had done when it asked for the snapshot
             result = yield ami.send_action("Status", {"Variables": ",".join(V.RESYNC)})
             channels = parse_status(getattr(result, "items", []))
             answered = yield self._read_markers(ami)
+            # The snapshot predates the hangups heard since it was asked for: those are gone.
+            channels = {name: view for name, view in channels.items()
+                        if view.uniqueid not in self._gone}
             self.reconcile(channels, answered, asked)
             if answered:
                 yield self.clear_markers(ami)
         finally:
             self.running = False
+            self._gone = set()
+
+    def channel_gone(self, message) -> None:
+        """An AMI listener for ``Hangup``: a channel that ends while a resync waits for its
+        snapshot is gone, whatever the snapshot says (after a restart ctid does not know the
+        channel, so its own tracker cannot tell)."""
+        if self.running:
+            self._gone.add(message.get("Uniqueid", ""))
 
     def tidy(self, ami) -> None:
         """Clear the markers of calls ctid saw end itself; a timer calls this, never while
@@ -246,6 +259,11 @@ class Resync:
         for view in channels.values():
             call_id = V.value_of(view.variables.get(V.CALL_ID))
             if not call_id or self._tracker.get(call_id) is not None:
+                continue
+            if call_id in asked:
+                # Tracked when the snapshot was asked for, ended since (its Hangup came first):
+                # rebuilding it from the older snapshot would queue a caller who is gone.
+                log.info("resync: call %s ended since the snapshot was asked for", call_id)
                 continue
             agent = self._rebuild(call_id, view, journal.pop(call_id, None))
             if agent:
