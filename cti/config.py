@@ -72,6 +72,14 @@ REMOVED = {
 
 LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
 
+#: Durations and counts that ctid uses as timer intervals, timeouts or pool sizes: zero or
+#: less would spin a timer, time out at once or stop ctid with a traceback when it starts.
+POSITIVE = ("ami.action_timeout", "ami.ping_interval", "ami.ping_timeout",
+            "fastagi.header_timeout", "acd.unqueued_check_seconds", "acd.channel_check_timeout",
+            "ivr.timeout_ms", "pbxsim.talk_seconds")
+NOT_NEGATIVE = ("acd.wrap_up_seconds", "pbxsim.agents", "pbxsim.calls_per_hour")
+AT_LEAST_ONE = ("database.threads",)
+
 
 class ConfigError(Exception):
     """A configuration value is missing, unknown or of the wrong type."""
@@ -132,6 +140,15 @@ def validate(config: Mapping[str, Any]) -> None:
     if not url or "://" not in url:
         raise ConfigError(f"'database.url' must be a database URL such as "
                           f"sqlite:///var/ctid.sqlite, got {url!r}")
+    for key in POSITIVE + NOT_NEGATIVE + AT_LEAST_ONE:
+        section, name = key.split(".")
+        value = config[section][name]
+        if key in POSITIVE and not value > 0:
+            raise ConfigError(f"'{key}' must be more than 0, got {value}")
+        if key in NOT_NEGATIVE and value < 0:
+            raise ConfigError(f"'{key}' must be 0 or more, got {value}")
+        if key in AT_LEAST_ONE and value < 1:
+            raise ConfigError(f"'{key}' must be 1 or more, got {value}")
     for host in config["fastagi"]["allowed_hosts"]:
         if not host.strip():
             raise ConfigError("'fastagi.allowed_hosts' has an empty entry")
