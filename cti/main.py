@@ -167,7 +167,11 @@ def check_ports(listeners: Sequence[tuple[str, int]]) -> None:
 
 def take_lock(path: Path) -> IO[str]:
     """Hold ``path`` locked (flock) for the life of the process; refuse if another ctid does."""
-    lock = open(path, "a+", encoding="ascii")
+    try:
+        lock = open(path, "a+", encoding="ascii")
+    except OSError as exc:                    # e.g. left owned by another user
+        raise StartupError(f"cannot open the lock file {path}: {exc.strerror}; the data "
+                           f"directory must belong to the user ctid runs as") from None
     try:
         fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
     except OSError:

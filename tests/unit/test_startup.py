@@ -45,6 +45,8 @@ def assert_refused(proc, *words):
     ("log.level=LOUD", ["log.level", "LOUD"]),
     ("acd.ring_timeout=20", ["acd.ring_timeout", "CTI_RING_TIMEOUT"]),
     ("fastagi.allowed_hosts=no-such-host.invalid", ["fastagi.allowed_hosts", "no-such-host"]),
+    ("acd.unqueued_check_seconds=-1", ["acd.unqueued_check_seconds"]),
+    ("database.threads=0", ["database.threads"]),
 ])
 def test_bad_setting_is_one_line_exit_2_and_nothing_created(tmp_path, setting, words):
     proc = ctid(tmp_path, *settings(), "--set", setting, "--duration", "1")
@@ -66,6 +68,15 @@ def test_absolute_sqlite_path_in_a_missing_directory(tmp_path):
                 "--duration", "1")
     assert_refused(proc, str(missing), "does not exist")
     assert not (tmp_path / "no").exists() and not (tmp_path / "var").exists()
+
+
+def test_a_lock_file_that_cannot_be_opened_is_one_line_and_exit_2(tmp_path):
+    # e.g. a data directory or lock file left owned by another user; here a directory stands
+    # in the lock file's place (root, which runs these tests, may open any file)
+    (tmp_path / "var" / "ctid.lock").mkdir(parents=True)
+    proc = ctid(tmp_path, *settings(), "--duration", "1")
+    assert_refused(proc, "ctid.lock")
+    assert not (tmp_path / "var" / "ctid.sqlite").exists()
 
 
 def test_port_in_use(tmp_path):
