@@ -81,10 +81,19 @@ def table(rows: list[dict], columns: list[str]) -> str:
     if not rows:
         return "(none)"
     cells = [[_cell(row.get(c)) for c in columns] for row in rows]
-    widths = [max(len(c), *(len(r[i]) for r in cells)) for i, c in enumerate(columns)]
-    lines = ["  ".join(c.upper().ljust(w) for c, w in zip(columns, widths))]
-    lines += ["  ".join(v.ljust(w) for v, w in zip(r, widths)) for r in cells]
+    widths = [max(len(c), *(width(r[i]) for r in cells)) for i, c in enumerate(columns)]
+    lines = ["  ".join(_pad(c.upper(), w) for c, w in zip(columns, widths))]
+    lines += ["  ".join(_pad(v, w) for v, w in zip(r, widths)) for r in cells]
     return "\n".join(line.rstrip() for line in lines)
+
+
+def width(text: str) -> int:
+    """Columns ``text`` takes on a terminal: Chinese characters (East Asian wide) take two."""
+    return sum(2 if unicodedata.east_asian_width(ch) in ("W", "F") else 1 for ch in text)
+
+
+def _pad(text: str, columns: int) -> str:
+    return text + " " * (columns - width(text))
 
 
 def _cell(value: Any) -> str:

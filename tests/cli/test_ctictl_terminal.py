@@ -125,3 +125,23 @@ def test_the_checkout_wrapper_finds_its_checkouts_token_from_anywhere(tmp_path):
     assert proc.returncode == 3 and "not reachable" in proc.stderr      # token found: it asked
     proc = wrapped(*STAFFING)
     assert proc.returncode == 0 and "Erlang" in proc.stdout
+
+
+def test_columns_line_up_on_a_terminal_with_chinese_names():
+    import unicodedata
+
+    def columns_at(line):     # the display column where each cell starts (after 2+ spaces)
+        out, col, before = [], 0, "  "
+        for ch in line:
+            if ch != " " and before == "  ":
+                out.append(col)
+            col += 2 if unicodedata.east_asian_width(ch) in "WF" else 1
+            before = (before + ch)[-2:]
+        return out
+
+    text = cli.table([{"agent_id": "2001", "name": "王芳", "state": "ready"},
+                      {"agent_id": "1001", "name": "Agent 1001", "state": "busy"},
+                      {"agent_id": "2002", "name": "欧阳娜娜", "state": "not-ready"}],
+                     ["agent_id", "name", "state"])
+    header, *rows = text.splitlines()
+    assert all(columns_at(row) == columns_at(header) for row in rows), text
