@@ -117,7 +117,11 @@ class UnqueuedCalls:
     to time each call still in the IVR after ``after`` seconds is checked against the PBX: if
     its channel is gone, or is another channel now, the call never was one ctid can serve and
     is dropped (nothing is recorded: no caller was there). A caller in a long IVR still has its
-    channel and stays. When the PBX cannot be asked, nothing is dropped."""
+    channel and stays. When the PBX cannot be asked, nothing is dropped.
+
+    A channel must be found missing twice, a sweep apart: Asterisk answers ``Status`` at once
+    but sends ``Hangup`` through its event bus, so "No such channel" can arrive before the
+    Hangup of a caller who has just hung up in the IVR; that caller is recorded, not dropped."""
 
     def __init__(self, tracker, lookup, clock, *, after: float = 60.0):
         self._tracker = tracker
@@ -125,10 +129,12 @@ class UnqueuedCalls:
         self._clock = clock
         self._after = after
         self._checking: set[str] = set()
+        self._missing: set[str] = set()          # found missing once: dropped if again
         self.dropped = 0
 
     def sweep(self) -> defer.Deferred:
         now = self._clock.seconds()
+        self._missing &= {call.call_id for call in self._tracker.calls()}
         checks = [self._check(call) for call in self._tracker.calls()
                   if call.state is CallState.IVR and call.call_id not in self._checking
                   and now - (call.created or now) >= self._after]
@@ -147,7 +153,12 @@ class UnqueuedCalls:
         if self._tracker.get(call.call_id) is not call or call.state is not CallState.IVR:
             return                                   # moved on while the PBX was asked
         if view is not None and view.uniqueid == call.uniqueid:
+            self._missing.discard(call.call_id)
             return                                   # a caller still in the IVR
+        if call.call_id not in self._missing:
+            self._missing.add(call.call_id)          # its Hangup may be on its way
+            return
+        self._missing.discard(call.call_id)
         log.warning("call %s: channel %s %s after %.0f s in the IVR: dropped, nothing recorded",
                     call.call_id, call.channel, "is another channel now" if view else "does not exist",
                     self._clock.seconds() - call.created)
