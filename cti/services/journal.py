@@ -91,6 +91,15 @@ class CallJournal(service.MultiService):
 
     def save(self) -> None:
         entries = [to_entry(c) for c in self._tracker.calls()]
+        # The previous run's calls, until the first resync has taken them: a run stopped
+        # before it (PBX unreachable, a port taken) must not wipe what the next one needs.
+        live = {entry["call_id"] for entry in entries}
+        for call_id, entry in self._recovered.items():
+            if call_id not in live:
+                if call_id in self._recovered_queued and (
+                        entry.get("state", CallState.IVR.value) == CallState.IVR.value):
+                    entry = {**entry, "state": CallState.QUEUED.value}
+                entries.append(entry)
         tmp = self._path.with_name(self._path.name + ".tmp")
         try:
             tmp.write_text(json.dumps(entries), encoding="utf-8")
