@@ -132,10 +132,19 @@ def validate(config: Mapping[str, Any]) -> None:
         RoutingConfig.from_mapping(config["acd"]["routing"])
     except RoutingError as exc:
         raise ConfigError(f"'acd.routing': {exc}") from None
-    for section in ("fastagi", "api", "web"):
+    listeners = ("fastagi", "api", "web")
+    for section in listeners:
         port = config[section]["port"]
         if not 0 <= port <= 65535:
             raise ConfigError(f"'{section}.port' must be between 0 and 65535, got {port}")
+    for i, first in enumerate(listeners):          # each probe alone would pass; the binds not
+        for second in listeners[i + 1:]:
+            a, b = config[first], config[second]
+            if a["port"] and a["port"] == b["port"] and (
+                    a["interface"] == b["interface"]
+                    or {a["interface"], b["interface"]} & {"", "0.0.0.0", "::"}):
+                raise ConfigError(f"'{second}.port' {b['port']} is also '{first}.port' on "
+                                  f"{b['interface'] or '*'}: each listener needs its own port")
     url = config["database"]["url"]
     if not url or "://" not in url:
         raise ConfigError(f"'database.url' must be a database URL such as "

@@ -86,6 +86,8 @@ def test_settings_that_did_nothing_are_gone_and_say_why(tmp_path, key, hint):
     ("fastagi.header_timeout=0", r"'fastagi.header_timeout' must be more than 0"),
     ("ami.ping_interval=0", r"'ami.ping_interval' must be more than 0"),
     ("ami.action_timeout=-1", r"'ami.action_timeout' must be more than 0"),
+    ("web.port=8765", r"'web.port' 8765 is also 'api.port'"),
+    ("fastagi.port=8766", r"'web.port' 8766 is also 'fastagi.port'"),
 ])
 def test_values_the_daemon_would_trip_over_are_refused_at_load(override, message):
     with pytest.raises(ConfigError, match=message):
@@ -104,3 +106,8 @@ def test_allowed_hosts_from_file_or_environment(tmp_path):
 
 def test_zero_wrap_up_and_the_defaults_are_accepted():
     assert cfg.load(environ={}, overrides=["acd.wrap_up_seconds=0"])["acd"]["wrap_up_seconds"] == 0
+
+
+def test_listeners_on_different_interfaces_or_any_free_port_may_share_a_number():
+    cfg.load(environ={}, overrides=["web.port=8765", "web.interface=10.0.0.1"])
+    cfg.load(environ={}, overrides=["web.port=0", "api.port=0", "fastagi.port=0"])
