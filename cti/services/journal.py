@@ -45,6 +45,23 @@ def from_entry(entry: dict) -> tuple[Call, CallState]:
     return call, CallState(entry.get("state", CallState.QUEUED.value))
 
 
+#: The journal's name in ctid's data directory.
+JOURNAL_FILE = "ctid-calls.json"
+
+
+def discard(path: Path) -> bool:
+    """Remove a journal and its side files: for a PBX that did not outlive its calls (the
+    demo's simulator runs in ctid's own process). True if there was one."""
+    found = False
+    for name in (path.name, path.name + ".ended", path.name + ".queued"):
+        try:
+            path.with_name(name).unlink()
+            found = True
+        except FileNotFoundError:
+            pass
+    return found
+
+
 class CallJournal(service.MultiService):
     def __init__(self, tracker: CallTracker, path: Path, clock, *, every: float = 5.0):
         super().__init__()

@@ -74,3 +74,31 @@ def test_banner_after_a_summary_starts_on_a_line_of_its_own(demo):
     text = demo.out.getvalue()
     assert "\nctid demo: hello\n" in text
     assert text.startswith("\r")
+
+
+def test_calls_of_a_previous_demo_run_are_not_recorded_again(tmp_path):
+    # The simulated PBX lives in the demo's process: its calls end when the demo stops. The
+    # next run must not record them as calls that ended "while ctid was down", with the
+    # hours in between counted as talk or wait.
+    import json
+    from cti.services.journal import CallJournal
+    (tmp_path / "ctid-calls.json").write_text(json.dumps([
+        {"call_id": "cti-1.7", "channel": "Local/1@callers-1;2", "uniqueid": "1.7",
+         "linkedid": "1.7", "caller_number": "13800000001", "state": "connected",
+         "agent_id": "1005", "arrival": 1000.0, "created": 1000.0, "answered_at": 1010.0},
+        {"call_id": "cti-1.8", "channel": "Local/1@callers-2;2", "uniqueid": "1.8",
+         "linkedid": "1.8", "caller_number": "13800000002", "state": "queued",
+         "arrival": 1000.0, "created": 1000.0}]))
+    config = cfg.load(environ={}, overrides=DEMO_OVERRIDES + [
+        f"database.url=sqlite:///{tmp_path}/ctid.sqlite",
+        f"database.spill_file={tmp_path}/ctid-outbox.jsonl",
+        f"queue_log.file={tmp_path}/queue_log", "fastagi.port=0", "web.port=0"])
+    runner = Demo(config, reactor, out=Terminal())
+    journal = next(s for s in runner.daemon.service if isinstance(s, CallJournal))
+    journal.startService()
+    try:
+        runner.daemon.resync.reconcile({})          # the first resync: the new PBX is empty
+        assert runner.daemon.records.contacts_written == 0
+    finally:
+        journal.stopService()
+        runner.daemon.db.engine.dispose()
