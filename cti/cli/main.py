@@ -109,6 +109,23 @@ def printable(text: str) -> str:
     return "".join(_escape(ch) if unicodedata.category(ch)[0] == "C" else ch for ch in text)
 
 
+def as_json(value: Any, **kw: Any) -> str:
+    """JSON for a terminal: Chinese as it is, but every control or format character escaped
+    (``json.dumps`` escapes only those below U+0020; in its output any other one is inside a
+    string, where ``\\uXXXX`` means the same)."""
+    text = json.dumps(value, ensure_ascii=False, **kw)
+    return "".join(_json_escape(ch) if ord(ch) >= 0x7f and unicodedata.category(ch)[0] == "C"
+                   else ch for ch in text)
+
+
+def _json_escape(ch: str) -> str:
+    code = ord(ch)
+    if code < 0x10000:
+        return f"\\u{code:04x}"
+    code -= 0x10000
+    return f"\\u{0xd800 + (code >> 10):04x}\\u{0xdc00 + (code & 0x3ff):04x}"
+
+
 def _escape(ch: str) -> str:
     code = ord(ch)
     if code < 0x100:
@@ -178,7 +195,7 @@ def _run(argv: Sequence[str] | None) -> int:
         if args.command == "agent":
             body = {"reason": args.reason} if args.action == "pause" else {}
             result = client.call("POST", f"/api/agents/{args.agent_id}/{args.action}", body)
-            print(json.dumps(result, ensure_ascii=False) if args.json else
+            print(as_json(result) if args.json else
                   f"agent {_cell(result.get('agent_id'))}: {_cell(result.get('state'))}"
                   + (f" ({_cell(result['reason'])})" if result.get("reason") else ""))
             return 0
@@ -190,7 +207,7 @@ def _run(argv: Sequence[str] | None) -> int:
         print(f"ctictl: {exc}", file=sys.stderr)
         return 3
     if args.json:
-        print(json.dumps(result, ensure_ascii=False, indent=2))
+        print(as_json(result, indent=2))
     elif args.command == "status":
         for key, value in result.items():
             shown = (json.dumps(value, ensure_ascii=False) if isinstance(value, (dict, list))

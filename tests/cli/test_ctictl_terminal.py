@@ -81,8 +81,23 @@ def test_free_text_from_the_server_cannot_drive_the_terminal(server_says, capsys
         assert "\r" not in out
         assert "lunch\\x1b[2J\\x1b[H\\u202eevil\\x0d\\x0a" in out
     capsys.readouterr()
-    assert cli.main(["--token", "t", "agents", "--json"]) == 0
-    assert "\x1b" not in capsys.readouterr().out          # JSON escapes control characters
+
+
+def test_json_output_escapes_what_json_itself_leaves_raw(server_says, capsys):
+    import json
+    # json.dumps(ensure_ascii=False) escapes only C0 controls: an 8-bit CSI (U+009B) or a
+    # right-to-left override (U+202E) from a pause reason would reach the terminal raw.
+    agents = [{"agent_id": "1001", "name": "王芳", "state": "not-ready",
+               "reason": NASTY + "\x9b2J\U000e0041"}]
+    server_says["/api/agents"] = agents
+    server_says["/api/agents/1001/pause"] = agents[0]
+    for argv in (["agents", "--json"], ["agent", "pause", "1001", "--json"]):
+        assert cli.main(["--token", "t", *argv]) == 0
+        out = capsys.readouterr().out
+        assert not any(ch in out for ch in "\x1b\x07\r\x9b\u202e\U000e0041"), repr(out)
+        assert "王芳" in out                                   # Chinese stays readable
+        back = json.loads(out)
+        assert back == (agents if argv[0] == "agents" else agents[0])   # still the same JSON
 
 
 def test_chinese_names_are_printed_as_they_are(server_says, capsys):
