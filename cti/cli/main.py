@@ -23,6 +23,7 @@ import os
 import sys
 import unicodedata
 import urllib.error
+import urllib.parse
 import urllib.request
 from pathlib import Path
 from typing import Any, Sequence
@@ -54,6 +55,9 @@ class Refused(Exception):
 
 class Client:
     def __init__(self, url: str, token: str | None, timeout: float = 5.0):
+        if urllib.parse.urlsplit(url).scheme not in ("http", "https"):
+            raise Usage(f"--url {printable(url)}: give ctid's address with its scheme, "
+                        f"e.g. {DEFAULT_URL}")
         self.url = url.rstrip("/")
         self.token = token
         self.timeout = timeout
@@ -194,7 +198,8 @@ def _run(argv: Sequence[str] | None) -> int:
     try:
         if args.command == "agent":
             body = {"reason": args.reason} if args.action == "pause" else {}
-            result = client.call("POST", f"/api/agents/{args.agent_id}/{args.action}", body)
+            agent = urllib.parse.quote(args.agent_id, safe="")    # one path segment, always
+            result = client.call("POST", f"/api/agents/{agent}/{args.action}", body)
             print(as_json(result) if args.json else
                   f"agent {_cell(result.get('agent_id'))}: {_cell(result.get('state'))}"
                   + (f" ({_cell(result['reason'])})" if result.get("reason") else ""))

@@ -160,3 +160,45 @@ def test_columns_line_up_on_a_terminal_with_chinese_names():
                      ["agent_id", "name", "state"])
     header, *rows = text.splitlines()
     assert all(columns_at(row) == columns_at(header) for row in rows), text
+
+
+@pytest.fixture
+def http_server():
+    """A stand-in ctid answering every request with 404 and noting the paths asked for."""
+    import json
+    import threading
+    from http.server import BaseHTTPRequestHandler, HTTPServer
+    paths = []
+
+    class Handler(BaseHTTPRequestHandler):
+        def do_POST(self):
+            paths.append(self.path)
+            body = json.dumps({"error": {"code": "not-found", "message": "no such agent"}})
+            self.send_response(404)
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body.encode())
+
+        def log_message(self, *args):
+            pass
+
+    server = HTTPServer(("127.0.0.1", 0), Handler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    yield f"http://127.0.0.1:{server.server_port}", paths
+    server.shutdown()
+    server.server_close()
+
+
+@pytest.mark.parametrize("agent_id", ["10 01", "1001/../../status", "1001?x=1", "10\x0101"])
+def test_an_agent_id_is_one_path_segment_whatever_is_typed(http_server, agent_id, capsys):
+    url, paths = http_server
+    assert cli.main(["--url", url, "--token", "t", "agent", "pause", agent_id]) == 1
+    assert "no such agent" in capsys.readouterr().err
+    assert len(paths) == 1 and paths[0].startswith("/api/agents/")
+    assert paths[0].endswith("/pause") and paths[0].count("/") == 4, paths
+
+
+def test_a_url_without_a_scheme_is_a_usage_error_not_a_traceback(capsys):
+    assert cli.main(["--url", "127.0.0.1:8765", "--token", "t", "status"]) == 2
+    err = capsys.readouterr().err
+    assert "127.0.0.1:8765" in err and "http://" in err and "Traceback" not in err
