@@ -135,10 +135,16 @@ class UnqueuedCalls:
     def sweep(self) -> defer.Deferred:
         now = self._clock.seconds()
         self._missing &= {call.call_id for call in self._tracker.calls()}
-        checks = [self._check(call) for call in self._tracker.calls()
+        checks = [self._check(call).addErrback(self._failed, call)
+                  for call in self._tracker.calls()
                   if call.state is CallState.IVR and call.call_id not in self._checking
                   and now - (call.created or now) >= self._after]
         return defer.DeferredList(checks, consumeErrors=True)
+
+    @staticmethod
+    def _failed(failure, call) -> None:
+        log.error("call %s: channel %s check failed: %s", call.call_id, call.channel,
+                  failure.getTraceback())
 
     @defer.inlineCallbacks
     def _check(self, call):

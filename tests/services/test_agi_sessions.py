@@ -200,3 +200,19 @@ def test_a_caller_whose_hangup_arrives_after_the_status_reply_is_recorded():
                                "Uniqueid": "u1", "Cause": "16"}))
     assert (CallEvent.HANGUP, "c1") in observed.changes
     assert sweep.dropped == 0 and tracker.get("c1") is None
+
+
+def test_an_unexpected_failure_of_a_check_is_logged_not_swallowed(caplog):
+    import logging
+
+    def broken(channel):
+        return defer.fail(RuntimeError("parser fell over"))
+    clock, tracker, acd, observed = world()
+    tracker.register(Call("c1", "PJSIP/trunk-1", "u1", "u1", "138"))
+    sweep = UnqueuedCalls(tracker, broken, clock, after=30.0)
+    clock.advance(40)
+    with caplog.at_level(logging.ERROR, logger="cti.services.resync"):
+        d = sweep.sweep()
+    assert d.called
+    assert "c1" in caplog.text and "parser fell over" in caplog.text
+    assert tracker.get("c1") is not None                 # nothing dropped on an error
