@@ -158,7 +158,7 @@ class Demo:
         return [
             f"ctid demo: agent desktop {url}/",
             f"ctid demo:   sign in as agent{first} / demo (a general agent: gets calls soon)",
-            f"ctid 演示：座席页面 {url}/ 账号 agent{first} 密码 demo",
+            f"ctid 演示：坐席页面 {url}/ 账号 agent{first} 密码 demo",
             f"ctid demo: operator CLI  {ctictl} status",
             f"ctid demo:   (the JSON API under /api/ needs a token; ctictl sends it)",
             f"ctid 演示：运维命令 {ctictl} status（/api/ 需令牌）",
