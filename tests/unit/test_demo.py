@@ -56,6 +56,7 @@ def test_banner_links_only_what_a_browser_opens_and_points_at_ctictl(demo, tmp_p
     assert any("ctictl" in line and line.endswith(" status") for line in lines)
     assert all(columns(line) <= 80 for line in lines if str(tmp_path) not in line)
     assert sum("坐席页面" in line or "运维命令" in line for line in lines) == 2
+    assert any(f"--token-file {tmp_path}/ctid-api-token" in line for line in lines)
 
 
 def test_banner_calls_the_desktop_what_the_page_calls_itself(demo):
@@ -66,7 +67,6 @@ def test_banner_calls_the_desktop_what_the_page_calls_itself(demo):
         encoding="utf-8")).group(1)
     chinese = [line for line in demo.banner() if "页面" in line]
     assert chinese and all(line.split("页面")[0][-2:] in title for line in chinese), (title, chinese)
-    assert any(f"--token-file {tmp_path}/ctid-api-token" in line for line in lines)
 
 
 def test_summary_fits_80_columns_even_when_busy(demo):
