@@ -19,8 +19,9 @@ else the customer's tier looked up by calling number. The priority is the tier's
 ranks it: the tiers of ``acd.routing.tiers`` in the same files (most important first, or their
 ``rank``), else ctid's default order (platinum 5 ... standard 1); a caller whose tier cannot be
 found queues in the lowest tier, never below everyone. When the settings or the database cannot
-be read, the script says so loudly: a WARNING in Asterisk's log (``Log``), a level-1 ``VERBOSE`` and a line on stderr. It
-always ends normally: the caller queues and never hears dead air.
+be read, the script says so loudly: a WARNING in Asterisk's log (``Log``), a level-1
+``VERBOSE`` and a line on stderr. It always ends normally: the caller queues and never hears
+dead air.
 
 Needs, in the Python that runs it: pyst2, PyYAML, SQLAlchemy (and psycopg2 for PostgreSQL).
 """
