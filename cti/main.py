@@ -76,12 +76,19 @@ def main(argv: Sequence[str] | None = None) -> int:
     except StartupError as exc:
         print(f"ctid: cannot start: {exc}", file=sys.stderr)
         return 2
-    if args.demo:
-        from cti import demo
-        runner = demo.Demo(config, reactor)
-        top = runner.service
-    else:
-        top = app.build(config, reactor).service
+    from sqlalchemy.exc import SQLAlchemyError
+    try:
+        if args.demo:
+            from cti import demo
+            runner = demo.Demo(config, reactor)
+            top = runner.service
+        else:
+            top = app.build(config, reactor).service
+    except SQLAlchemyError as exc:            # opened and migrated before anything listens
+        print(f"ctid: cannot start: database {_shown_url(config['database']['url'])}: "
+              f"{_first_line(exc)}", file=sys.stderr)
+        lock.close()
+        return 2
     from twisted.internet.error import CannotListenError
     try:
         top.startService()
@@ -96,6 +103,21 @@ def main(argv: Sequence[str] | None = None) -> int:
     reactor.run()
     lock.close()
     return 0
+
+
+def _shown_url(url: str) -> str:
+    """A database URL for a message: its password hidden."""
+    from sqlalchemy.engine import make_url
+    try:
+        return make_url(url).render_as_string(hide_password=True)
+    except Exception:
+        return "(unparsable URL)"
+
+
+def _first_line(exc: BaseException) -> str:
+    cause = getattr(exc, "orig", None) or exc
+    lines = str(cause).strip().splitlines()
+    return lines[0] if lines else type(cause).__name__
 
 
 def data_directory(config: dict[str, Any]) -> Path:

@@ -79,6 +79,13 @@ def test_a_lock_file_that_cannot_be_opened_is_one_line_and_exit_2(tmp_path):
     assert not (tmp_path / "var" / "ctid.sqlite").exists()
 
 
+def test_a_database_that_cannot_be_reached_is_one_line_without_its_password(tmp_path):
+    url = f"postgresql+psycopg2://ctid:s3cret@127.0.0.1:{free_port()}/ctid"
+    proc = ctid(tmp_path, *settings(**{"database.url": url}), "--duration", "1")
+    assert_refused(proc, "database", "127.0.0.1")
+    assert "s3cret" not in proc.stderr
+
+
 def test_port_in_use(tmp_path):
     with socket.socket() as taken:
         taken.bind(("127.0.0.1", 0))
