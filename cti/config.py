@@ -42,7 +42,8 @@ DEFAULTS: dict[str, Any] = {
         "wrap_up_seconds": 10.0,
         "require_desktop": False,   # agents take calls only with a desktop connected
         # A call still in the IVR after this many seconds has its channel checked on the PBX
-        # (AMI Status); a channel that does not exist means no caller: the call is dropped.
+        # (AMI Status); a channel found missing at two checks in a row (a check every half of
+        # this) means no caller: the call is dropped.
         "unqueued_check_seconds": 30.0,
         # How long ctid waits for the PBX to confirm a FastAGI session's channel before it
         # adopts a caller it did not know (the wait route); no answer: not adopted.
