@@ -214,7 +214,9 @@ def tighten_permissions(var: Path, files: Sequence[Path]) -> list[Path]:
     changed = []
     candidates = [(var, 0o700)]
     if var.is_dir():
-        candidates += [(p, 0o600) for p in sorted(var.iterdir()) if p.is_file()]
+        # ctid's own files only: a link there points at somebody else's file
+        candidates += [(p, 0o600) for p in sorted(var.iterdir())
+                       if p.is_file() and not p.is_symlink()]
     for path in files:
         candidates += [(p, 0o600) for p in (path, Path(f"{path}-wal"), Path(f"{path}-shm"),
                                              Path(f"{path}-journal"))]

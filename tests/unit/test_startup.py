@@ -161,6 +161,19 @@ def test_existing_readable_files_are_tightened_with_a_warning(tmp_path, caplog):
     assert sum("readable by others" in r.getMessage() for r in caplog.records) == 3
 
 
+def test_a_link_in_the_data_directory_does_not_change_the_file_it_points_at(tmp_path):
+    # e.g. an operator's link to a file another program must go on reading
+    var = tmp_path / "var"
+    var.mkdir()
+    elsewhere = tmp_path / "shared" / "report.txt"
+    elsewhere.parent.mkdir()
+    elsewhere.write_text("for the reporting tool")
+    elsewhere.chmod(0o644)
+    (var / "report.txt").symlink_to(elsewhere)
+    assert ctid_main.tighten_permissions(var, []) == []
+    assert stat.S_IMODE(elsewhere.stat().st_mode) == 0o644
+
+
 def test_port_taken_between_the_check_and_the_bind(tmp_path):
     """The check cannot hold a port: another process may take it just after. The bind's own
     failure then is still one clear line and exit 2, not a traceback."""
