@@ -15,11 +15,13 @@ comes first. The database URL must be absolute (``sqlite:////var/lib/ctid/ctid.s
 PostgreSQL URL): the script does not run in ctid's working directory.
 
 The tier is the channel's CTI_TIER (ctid may have identified the caller before it went away),
-else the customer's tier looked up by calling number. The priority is the tier's rank in ctid's
-default tier order (platinum highest); a caller whose tier cannot be found queues as standard
-(1), never below everyone. When the settings or the database cannot be read, the script says so
-loudly: a WARNING in Asterisk's log (``Log``), a level-1 ``VERBOSE`` and a line on stderr. It
-always ends normally: the caller queues and never hears dead air.
+else the customer's tier looked up by calling number. The priority is the tier's rank, as ctid
+ranks it: the tiers of ``acd.routing.tiers`` in the same files (most important first, or their
+``rank``), else ctid's default order (platinum 5 ... standard 1); a caller whose tier cannot be
+found queues in the lowest tier, never below everyone. When the settings or the database cannot
+be read, the script says so loudly: a WARNING in Asterisk's log (``Log``), a level-1
+``VERBOSE`` and a line on stderr. It always ends normally: the caller queues and never hears
+dead air.
 
 Needs, in the Python that runs it: pyst2, PyYAML, SQLAlchemy (and psycopg2 for PostgreSQL).
 """
@@ -41,26 +43,61 @@ def config_path(agi_env: dict, environ: dict) -> Path:
     return Path(agi_env.get("agi_arg_1") or environ.get("CTID_CONFIG") or DEFAULT_CONFIG)
 
 
-def database_url(path: Path, environ: dict) -> str:
+def read_settings(path: Path) -> list:
+    """The parsed files of ctid's configuration: ``path``, then its ``.d/*.yaml`` in order."""
+    import yaml
+
+    parts = [path]
+    confd = path.with_name(path.stem + ".d")
+    if confd.is_dir():
+        parts += sorted(confd.glob("*.yaml"))
+    out = []
+    for part in parts:
+        try:
+            data = yaml.safe_load(part.read_text(encoding="utf-8")) or {}
+        except OSError as exc:
+            raise SettingsError(f"cannot read ctid's settings {part}: {exc.strerror}") from None
+        except yaml.YAMLError:
+            raise SettingsError(f"ctid's settings {part} are not valid YAML") from None
+        out.append(data if isinstance(data, dict) else {})
+    return out
+
+
+def _setting(files: list, *keys: str):
+    """The last file's value of a nested setting (ctid's own layering), or None."""
+    value = None
+    for data in files:
+        node = data
+        for key in keys:
+            node = node.get(key) if isinstance(node, dict) else None
+        if node is not None:
+            value = node
+    return value
+
+
+def priorities(files: list) -> dict:
+    """Tier name -> QUEUE_PRIO: ctid's rank of each tier (``acd.routing.tiers``)."""
+    tiers = _setting(files, "acd", "routing", "tiers")
+    if not isinstance(tiers, list) or not tiers:
+        return dict(TIER_PRIORITY)
+    ranks = {}
+    for index, entry in enumerate(tiers):
+        if isinstance(entry, dict) and isinstance(entry.get("name"), str):
+            rank = entry.get("rank", len(tiers) - index)
+            ranks[entry["name"]] = rank if isinstance(rank, int) else len(tiers) - index
+    return ranks or dict(TIER_PRIORITY)
+
+
+def lowest(ranks: dict) -> int:
+    return min(ranks.values())
+
+
+def database_url(path: Path, environ: dict, files: list | None = None) -> str:
     """``database.url`` from ctid's configuration file (and its .d), or the environment."""
     url = environ.get("CTID_DATABASE__URL")
     if not url:
-        import yaml
-
-        parts = [path]
-        confd = path.with_name(path.stem + ".d")
-        if confd.is_dir():
-            parts += sorted(confd.glob("*.yaml"))
-        for part in parts:
-            try:
-                data = yaml.safe_load(part.read_text(encoding="utf-8")) or {}
-            except OSError as exc:
-                raise SettingsError(f"cannot read ctid's settings {part}: {exc.strerror}") from None
-            except yaml.YAMLError:
-                raise SettingsError(f"ctid's settings {part} are not valid YAML") from None
-            section = data.get("database") if isinstance(data, dict) else None
-            if isinstance(section, dict) and section.get("url"):
-                url = str(section["url"])
+        url = _setting(read_settings(path) if files is None else files, "database", "url")
+        url = str(url) if url else None
     if not url:
         raise SettingsError(f"no database.url in {path}")
     if url.startswith("sqlite:///") and not url.startswith("sqlite:////"):
@@ -104,18 +141,26 @@ def main() -> int:
 
     agi = AGI(stderr=open(os.devnull, "w"))
     tier = None
+    ranks = dict(TIER_PRIORITY)
     try:
         tier = agi.get_variable("CTI_TIER") or None
+        path = config_path(agi.env, os.environ)
+        try:
+            files = read_settings(path)
+        except SettingsError:
+            if not os.environ.get("CTID_DATABASE__URL"):
+                raise
+            files = []                # the environment names the database: the file is optional
+        ranks = priorities(files)
         if tier is None:
             number = agi.env.get("agi_callerid", "")
             if number and number.lower() not in ("unknown", "anonymous"):
-                url = database_url(config_path(agi.env, os.environ), os.environ)
-                tier = tier_by_number(number, url)
+                tier = tier_by_number(number, database_url(path, os.environ, files))
     except SettingsError as exc:
         warn(agi, str(exc))
     except Exception as exc:          # never fail the caller
         warn(agi, f"unexpected {type(exc).__name__}")
-    priority = TIER_PRIORITY.get(tier or "standard", 1)
+    priority = ranks.get(tier or "", lowest(ranks))
     try:
         agi.set_variable("QUEUE_PRIO", str(priority))
         agi.verbose(f"ctid fallback: tier {tier or 'unknown'} -> QUEUE_PRIO {priority}", 3)

@@ -32,7 +32,7 @@ from cti.services.calls import CallTracker
 from cti.services.control import ControlPanel
 from cti.services.desktops import DesktopGate
 from cti.services.directory import CustomerDirectory
-from cti.services.journal import CallJournal
+from cti.services.journal import JOURNAL_FILE, CallJournal
 from cti.services.presence import PresenceStore
 from cti.services.records import CallRecords
 from cti.services.resync import ChannelLookup, Resync, UnqueuedCalls
@@ -112,7 +112,7 @@ def build(config: dict[str, Any], reactor) -> Daemon:
                     reactor=reactor)
     connector = AMIConnector(ami.send_action, ready=lambda: ami.connected)
     acd = ACDService(router, tracker, agents, connector, listeners=[screenpop])
-    journal = CallJournal(tracker, var / "ctid-calls.json", reactor)
+    journal = CallJournal(tracker, var / JOURNAL_FILE, reactor)
     records = CallRecords(outbox.submit, queue_log, acd.position, clock,
                           recordings_dir=config["recordings"]["directory"],
                           entered_before=journal.was_queued)
@@ -126,6 +126,7 @@ def build(config: dict[str, Any], reactor) -> Daemon:
     tracker.subscribe(journal)
     resync = Resync(tracker, agents, acd, presence, reactor, journal)
     ami.add_listener({name: tracker.handle for name in tracker.EVENTS})
+    ami.add_listener({"Hangup": resync.channel_gone})
     ami.add_resync_hook(resync)
     ami.add_resync_hook(acd.link_ready)          # after the resync: offers held while down
     ami.setServiceParent(top)

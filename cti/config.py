@@ -42,7 +42,8 @@ DEFAULTS: dict[str, Any] = {
         "wrap_up_seconds": 10.0,
         "require_desktop": False,   # agents take calls only with a desktop connected
         # A call still in the IVR after this many seconds has its channel checked on the PBX
-        # (AMI Status); a channel that does not exist means no caller: the call is dropped.
+        # (AMI Status); a channel found missing at two checks in a row (a check every half of
+        # this) means no caller: the call is dropped.
         "unqueued_check_seconds": 30.0,
         # How long ctid waits for the PBX to confirm a FastAGI session's channel before it
         # adopts a caller it did not know (the wait route); no answer: not adopted.
@@ -71,6 +72,14 @@ REMOVED = {
 }
 
 LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
+
+#: Durations and counts that ctid uses as timer intervals, timeouts or pool sizes: zero or
+#: less would spin a timer, time out at once or stop ctid with a traceback when it starts.
+POSITIVE = ("ami.action_timeout", "ami.ping_interval", "ami.ping_timeout",
+            "fastagi.header_timeout", "acd.unqueued_check_seconds", "acd.channel_check_timeout",
+            "ivr.timeout_ms", "pbxsim.talk_seconds")
+NOT_NEGATIVE = ("acd.wrap_up_seconds", "pbxsim.agents", "pbxsim.calls_per_hour")
+AT_LEAST_ONE = ("database.threads",)
 
 
 class ConfigError(Exception):
@@ -124,14 +133,32 @@ def validate(config: Mapping[str, Any]) -> None:
         RoutingConfig.from_mapping(config["acd"]["routing"])
     except RoutingError as exc:
         raise ConfigError(f"'acd.routing': {exc}") from None
-    for section in ("fastagi", "api", "web"):
+    listeners = ("fastagi", "api", "web")
+    for section in listeners:
         port = config[section]["port"]
         if not 0 <= port <= 65535:
             raise ConfigError(f"'{section}.port' must be between 0 and 65535, got {port}")
+    for i, first in enumerate(listeners):          # each probe alone would pass; the binds not
+        for second in listeners[i + 1:]:
+            a, b = config[first], config[second]
+            if a["port"] and a["port"] == b["port"] and (
+                    a["interface"] == b["interface"]
+                    or {a["interface"], b["interface"]} & {"", "0.0.0.0", "::"}):
+                raise ConfigError(f"'{second}.port' {b['port']} is also '{first}.port' on "
+                                  f"{b['interface'] or '*'}: each listener needs its own port")
     url = config["database"]["url"]
     if not url or "://" not in url:
         raise ConfigError(f"'database.url' must be a database URL such as "
                           f"sqlite:///var/ctid.sqlite, got {url!r}")
+    for key in POSITIVE + NOT_NEGATIVE + AT_LEAST_ONE:
+        section, name = key.split(".")
+        value = config[section][name]
+        if key in POSITIVE and not value > 0:
+            raise ConfigError(f"'{key}' must be more than 0, got {value}")
+        if key in NOT_NEGATIVE and value < 0:
+            raise ConfigError(f"'{key}' must be 0 or more, got {value}")
+        if key in AT_LEAST_ONE and value < 1:
+            raise ConfigError(f"'{key}' must be 1 or more, got {value}")
     for host in config["fastagi"]["allowed_hosts"]:
         if not host.strip():
             raise ConfigError("'fastagi.allowed_hosts' has an empty entry")

@@ -10,6 +10,7 @@ same checkout finds the token without being told where.
 """
 from __future__ import annotations
 
+import logging
 import random
 import sys
 from pathlib import Path
@@ -25,9 +26,12 @@ from cti.pbxsim.dialplan import Dialplan
 from cti.pbxsim.engine.callers import CallerArrivals, Tier
 from cti.pbxsim.engine.pbx import PBX
 from cti.pbxsim.engine.phones import PhoneScript, Phones
+from cti.services import journal
 from cti.storage.repositories.agents import add_agent, add_user, list_agents, set_skill
 from cti.storage.repositories.customers import add_customer
 from cti.storage.unit_of_work import Database
+
+log = logging.getLogger(__name__)
 
 ROOT = Path(__file__).resolve().parent.parent
 DIALPLAN = ROOT / "dialplan" / "extensions_cti.conf"
@@ -100,6 +104,10 @@ class Demo:
         numbers = seed(db, sim["agents"], rng)
         agents = db.run_blocking(list_agents)
         db.engine.dispose()
+        # The simulated PBX runs in this process: the calls of the previous run ended with it.
+        # Carried over, they would be recorded again as ended "while ctid was down".
+        if journal.discard(Path(config["database"]["spill_file"]).parent / journal.JOURNAL_FILE):
+            log.info("demo: the previous run's simulated calls ended with it: not carried over")
         self.daemon = app.build(config, reactor)
         self.phones = Phones.of({
             a.endpoint.split("/", 1)[1]: PhoneScript(ring_delay=2.0, talk_time=sim["talk_seconds"],
@@ -150,7 +158,7 @@ class Demo:
         return [
             f"ctid demo: agent desktop {url}/",
             f"ctid demo:   sign in as agent{first} / demo (a general agent: gets calls soon)",
-            f"ctid 演示：座席页面 {url}/ 账号 agent{first} 密码 demo",
+            f"ctid 演示：坐席页面 {url}/ 账号 agent{first} 密码 demo",
             f"ctid demo: operator CLI  {ctictl} status",
             f"ctid demo:   (the JSON API under /api/ needs a token; ctictl sends it)",
             f"ctid 演示：运维命令 {ctictl} status（/api/ 需令牌）",

@@ -76,12 +76,19 @@ def main(argv: Sequence[str] | None = None) -> int:
     except StartupError as exc:
         print(f"ctid: cannot start: {exc}", file=sys.stderr)
         return 2
-    if args.demo:
-        from cti import demo
-        runner = demo.Demo(config, reactor)
-        top = runner.service
-    else:
-        top = app.build(config, reactor).service
+    from sqlalchemy.exc import SQLAlchemyError
+    try:
+        if args.demo:
+            from cti import demo
+            runner = demo.Demo(config, reactor)
+            top = runner.service
+        else:
+            top = app.build(config, reactor).service
+    except SQLAlchemyError as exc:            # opened and migrated before anything listens
+        print(f"ctid: cannot start: database {_shown_url(config['database']['url'])}: "
+              f"{_first_line(exc)}", file=sys.stderr)
+        lock.close()
+        return 2
     from twisted.internet.error import CannotListenError
     try:
         top.startService()
@@ -98,6 +105,21 @@ def main(argv: Sequence[str] | None = None) -> int:
     reactor.run()
     lock.close()
     return 0
+
+
+def _shown_url(url: str) -> str:
+    """A database URL for a message: its password hidden."""
+    from sqlalchemy.engine import make_url
+    try:
+        return make_url(url).render_as_string(hide_password=True)
+    except Exception:
+        return "(unparsable URL)"
+
+
+def _first_line(exc: BaseException) -> str:
+    cause = getattr(exc, "orig", None) or exc
+    lines = str(cause).strip().splitlines()
+    return lines[0] if lines else type(cause).__name__
 
 
 def data_directory(config: dict[str, Any]) -> Path:
@@ -169,7 +191,11 @@ def check_ports(listeners: Sequence[tuple[str, int]]) -> None:
 
 def take_lock(path: Path) -> IO[str]:
     """Hold ``path`` locked (flock) for the life of the process; refuse if another ctid does."""
-    lock = open(path, "a+", encoding="ascii")
+    try:
+        lock = open(path, "a+", encoding="ascii")
+    except OSError as exc:                    # e.g. left owned by another user
+        raise StartupError(f"cannot open the lock file {path}: {exc.strerror}; the data "
+                           f"directory must belong to the user ctid runs as") from None
     try:
         fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
     except OSError:
@@ -190,7 +216,9 @@ def tighten_permissions(var: Path, files: Sequence[Path]) -> list[Path]:
     changed = []
     candidates = [(var, 0o700)]
     if var.is_dir():
-        candidates += [(p, 0o600) for p in sorted(var.iterdir()) if p.is_file()]
+        # ctid's own files only: a link there points at somebody else's file
+        candidates += [(p, 0o600) for p in sorted(var.iterdir())
+                       if p.is_file() and not p.is_symlink()]
     for path in files:
         candidates += [(p, 0o600) for p in (path, Path(f"{path}-wal"), Path(f"{path}-shm"),
                                              Path(f"{path}-journal"))]

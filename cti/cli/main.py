@@ -23,6 +23,7 @@ import os
 import sys
 import unicodedata
 import urllib.error
+import urllib.parse
 import urllib.request
 from pathlib import Path
 from typing import Any, Sequence
@@ -54,6 +55,9 @@ class Refused(Exception):
 
 class Client:
     def __init__(self, url: str, token: str | None, timeout: float = 5.0):
+        if urllib.parse.urlsplit(url).scheme not in ("http", "https"):
+            raise Usage(f"--url {printable(url)}: give ctid's address with its scheme, "
+                        f"e.g. {DEFAULT_URL}")
         self.url = url.rstrip("/")
         self.token = token
         self.timeout = timeout
@@ -81,10 +85,19 @@ def table(rows: list[dict], columns: list[str]) -> str:
     if not rows:
         return "(none)"
     cells = [[_cell(row.get(c)) for c in columns] for row in rows]
-    widths = [max(len(c), *(len(r[i]) for r in cells)) for i, c in enumerate(columns)]
-    lines = ["  ".join(c.upper().ljust(w) for c, w in zip(columns, widths))]
-    lines += ["  ".join(v.ljust(w) for v, w in zip(r, widths)) for r in cells]
+    widths = [max(len(c), *(width(r[i]) for r in cells)) for i, c in enumerate(columns)]
+    lines = ["  ".join(_pad(c.upper(), w) for c, w in zip(columns, widths))]
+    lines += ["  ".join(_pad(v, w) for v, w in zip(r, widths)) for r in cells]
     return "\n".join(line.rstrip() for line in lines)
+
+
+def width(text: str) -> int:
+    """Columns ``text`` takes on a terminal: Chinese characters (East Asian wide) take two."""
+    return sum(2 if unicodedata.east_asian_width(ch) in ("W", "F") else 1 for ch in text)
+
+
+def _pad(text: str, columns: int) -> str:
+    return text + " " * (columns - width(text))
 
 
 def _cell(value: Any) -> str:
@@ -98,6 +111,23 @@ def _cell(value: Any) -> str:
 def printable(text: str) -> str:
     """``text`` safe for a terminal: control and format characters shown as escapes."""
     return "".join(_escape(ch) if unicodedata.category(ch)[0] == "C" else ch for ch in text)
+
+
+def as_json(value: Any, **kw: Any) -> str:
+    """JSON for a terminal: Chinese as it is, but every control or format character escaped
+    (``json.dumps`` escapes only those below U+0020; in its output any other one is inside a
+    string, where ``\\uXXXX`` means the same)."""
+    text = json.dumps(value, ensure_ascii=False, **kw)
+    return "".join(_json_escape(ch) if ord(ch) >= 0x7f and unicodedata.category(ch)[0] == "C"
+                   else ch for ch in text)
+
+
+def _json_escape(ch: str) -> str:
+    code = ord(ch)
+    if code < 0x10000:
+        return f"\\u{code:04x}"
+    code -= 0x10000
+    return f"\\u{0xd800 + (code >> 10):04x}\\u{0xdc00 + (code & 0x3ff):04x}"
 
 
 def _escape(ch: str) -> str:
@@ -168,8 +198,9 @@ def _run(argv: Sequence[str] | None) -> int:
     try:
         if args.command == "agent":
             body = {"reason": args.reason} if args.action == "pause" else {}
-            result = client.call("POST", f"/api/agents/{args.agent_id}/{args.action}", body)
-            print(json.dumps(result, ensure_ascii=False) if args.json else
+            agent = urllib.parse.quote(args.agent_id, safe="")    # one path segment, always
+            result = client.call("POST", f"/api/agents/{agent}/{args.action}", body)
+            print(as_json(result) if args.json else
                   f"agent {_cell(result.get('agent_id'))}: {_cell(result.get('state'))}"
                   + (f" ({_cell(result['reason'])})" if result.get("reason") else ""))
             return 0
@@ -181,7 +212,7 @@ def _run(argv: Sequence[str] | None) -> int:
         print(f"ctictl: {exc}", file=sys.stderr)
         return 3
     if args.json:
-        print(json.dumps(result, ensure_ascii=False, indent=2))
+        print(as_json(result, indent=2))
     elif args.command == "status":
         for key, value in result.items():
             shown = (json.dumps(value, ensure_ascii=False) if isinstance(value, (dict, list))

@@ -45,6 +45,23 @@ def from_entry(entry: dict) -> tuple[Call, CallState]:
     return call, CallState(entry.get("state", CallState.QUEUED.value))
 
 
+#: The journal's name in ctid's data directory.
+JOURNAL_FILE = "ctid-calls.json"
+
+
+def discard(path: Path) -> bool:
+    """Remove a journal and its side files: for a PBX that did not outlive its calls (the
+    demo's simulator runs in ctid's own process). True if there was one."""
+    found = False
+    for name in (path.name, path.name + ".ended", path.name + ".queued"):
+        try:
+            path.with_name(name).unlink()
+            found = True
+        except FileNotFoundError:
+            pass
+    return found
+
+
 class CallJournal(service.MultiService):
     def __init__(self, tracker: CallTracker, path: Path, clock, *, every: float = 5.0):
         super().__init__()
@@ -91,6 +108,15 @@ class CallJournal(service.MultiService):
 
     def save(self) -> None:
         entries = [to_entry(c) for c in self._tracker.calls()]
+        # The previous run's calls, until the first resync has taken them: a run stopped
+        # before it (PBX unreachable, a port taken) must not wipe what the next one needs.
+        live = {entry["call_id"] for entry in entries}
+        for call_id, entry in self._recovered.items():
+            if call_id not in live:
+                if call_id in self._recovered_queued and (
+                        entry.get("state", CallState.IVR.value) == CallState.IVR.value):
+                    entry = {**entry, "state": CallState.QUEUED.value}
+                entries.append(entry)
         tmp = self._path.with_name(self._path.name + ".tmp")
         try:
             tmp.write_text(json.dumps(entries), encoding="utf-8")

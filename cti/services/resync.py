@@ -117,7 +117,11 @@ class UnqueuedCalls:
     to time each call still in the IVR after ``after`` seconds is checked against the PBX: if
     its channel is gone, or is another channel now, the call never was one ctid can serve and
     is dropped (nothing is recorded: no caller was there). A caller in a long IVR still has its
-    channel and stays. When the PBX cannot be asked, nothing is dropped."""
+    channel and stays. When the PBX cannot be asked, nothing is dropped.
+
+    A channel must be found missing twice, a sweep apart: Asterisk answers ``Status`` at once
+    but sends ``Hangup`` through its event bus, so "No such channel" can arrive before the
+    Hangup of a caller who has just hung up in the IVR; that caller is recorded, not dropped."""
 
     def __init__(self, tracker, lookup, clock, *, after: float = 60.0):
         self._tracker = tracker
@@ -125,14 +129,22 @@ class UnqueuedCalls:
         self._clock = clock
         self._after = after
         self._checking: set[str] = set()
+        self._missing: set[str] = set()          # found missing once: dropped if again
         self.dropped = 0
 
     def sweep(self) -> defer.Deferred:
         now = self._clock.seconds()
-        checks = [self._check(call) for call in self._tracker.calls()
+        self._missing &= {call.call_id for call in self._tracker.calls()}
+        checks = [self._check(call).addErrback(self._failed, call)
+                  for call in self._tracker.calls()
                   if call.state is CallState.IVR and call.call_id not in self._checking
                   and now - (call.created or now) >= self._after]
         return defer.DeferredList(checks, consumeErrors=True)
+
+    @staticmethod
+    def _failed(failure, call) -> None:
+        log.error("call %s: channel %s check failed: %s", call.call_id, call.channel,
+                  failure.getTraceback())
 
     @defer.inlineCallbacks
     def _check(self, call):
@@ -147,7 +159,12 @@ class UnqueuedCalls:
         if self._tracker.get(call.call_id) is not call or call.state is not CallState.IVR:
             return                                   # moved on while the PBX was asked
         if view is not None and view.uniqueid == call.uniqueid:
+            self._missing.discard(call.call_id)
             return                                   # a caller still in the IVR
+        if call.call_id not in self._missing:
+            self._missing.add(call.call_id)          # its Hangup may be on its way
+            return
+        self._missing.discard(call.call_id)
         log.warning("call %s: channel %s %s after %.0f s in the IVR: dropped, nothing recorded",
                     call.call_id, call.channel, "is another channel now" if view else "does not exist",
                     self._clock.seconds() - call.created)
@@ -166,20 +183,33 @@ class Resync:
         self._first = True
         self.runs = 0
         self.running = False
+        self._gone: set[str] = set()              # uniqueids hung up since the last ask
 
     @defer.inlineCallbacks
     def __call__(self, ami):
         self.running = True
+        self._gone = set()
         try:
             asked = self.versions()           # what ctid had done when it asked for the snapshot
             result = yield ami.send_action("Status", {"Variables": ",".join(V.RESYNC)})
             channels = parse_status(getattr(result, "items", []))
             answered = yield self._read_markers(ami)
+            # The snapshot predates the hangups heard since it was asked for: those are gone.
+            channels = {name: view for name, view in channels.items()
+                        if view.uniqueid not in self._gone}
             self.reconcile(channels, answered, asked)
             if answered:
                 yield self.clear_markers(ami)
         finally:
             self.running = False
+            self._gone = set()
+
+    def channel_gone(self, message) -> None:
+        """An AMI listener for ``Hangup``: a channel that ends while a resync waits for its
+        snapshot is gone, whatever the snapshot says (after a restart ctid does not know the
+        channel, so its own tracker cannot tell)."""
+        if self.running:
+            self._gone.add(message.get("Uniqueid", ""))
 
     def tidy(self, ami) -> None:
         """Clear the markers of calls ctid saw end itself; a timer calls this, never while
@@ -246,6 +276,11 @@ class Resync:
         for view in channels.values():
             call_id = V.value_of(view.variables.get(V.CALL_ID))
             if not call_id or self._tracker.get(call_id) is not None:
+                continue
+            if call_id in asked:
+                # Tracked when the snapshot was asked for, ended since (its Hangup came first):
+                # rebuilding it from the older snapshot would queue a caller who is gone.
+                log.info("resync: call %s ended since the snapshot was asked for", call_id)
                 continue
             agent = self._rebuild(call_id, view, journal.pop(call_id, None))
             if agent:

@@ -107,3 +107,30 @@ def test_database_down_never_fails_the_caller(tmp_path):
     assert code == 0
     assert_loud(commands, stderr, ["does not exist"])
     assert 'SET VARIABLE "QUEUE_PRIO" "1"' in commands
+
+
+def test_tiers_configured_for_ctid_give_the_priorities(tmp_path, database):
+    # acd.routing.tiers, most important first; a tier's QUEUE_PRIO is its rank (cti.domain.tiers)
+    conf = tmp_path / "ctid.yaml"
+    conf.write_text(f"database:\n  url: {database}\nacd:\n  routing:\n    tiers:\n"
+                    "      - {name: vip, vip: true, rank: 9}\n"
+                    "      - {name: diamond, vip: true}\n"
+                    "      - {name: normal}\n")
+    code, commands, _ = run("13800000001", [UNSET, OK, OK], arg=str(conf))     # diamond in db
+    assert commands[1] == 'SET VARIABLE "QUEUE_PRIO" "2"'
+    code, commands, _ = run("13900000000", ["200 result=1 (vip)\n", OK, OK], arg=str(conf))
+    assert commands[1] == 'SET VARIABLE "QUEUE_PRIO" "9"'
+    code, commands, _ = run("13999999999", [UNSET, OK, OK], arg=str(conf))     # not a customer
+    assert commands[1] == 'SET VARIABLE "QUEUE_PRIO" "1"'                      # the lowest tier
+    (tmp_path / "ctid.d").mkdir()
+    (tmp_path / "ctid.d" / "50-tiers.yaml").write_text(
+        "acd:\n  routing:\n    tiers: [{name: diamond, rank: 7}, {name: normal, rank: 3}]\n")
+    code, commands, _ = run("13999999999", [UNSET, OK, OK], arg=str(conf))
+    assert commands[1] == 'SET VARIABLE "QUEUE_PRIO" "3"'                      # conf.d wins
+
+
+def test_the_database_named_in_asterisks_environment_needs_no_file(tmp_path, database):
+    code, commands, stderr = run("13800000001", [UNSET, OK, OK],
+                                 arg=str(tmp_path / "missing.yaml"),
+                                 env={"CTID_DATABASE__URL": database})
+    assert commands[1] == 'SET VARIABLE "QUEUE_PRIO" "4"' and stderr == ""

@@ -81,8 +81,23 @@ def test_free_text_from_the_server_cannot_drive_the_terminal(server_says, capsys
         assert "\r" not in out
         assert "lunch\\x1b[2J\\x1b[H\\u202eevil\\x0d\\x0a" in out
     capsys.readouterr()
-    assert cli.main(["--token", "t", "agents", "--json"]) == 0
-    assert "\x1b" not in capsys.readouterr().out          # JSON escapes control characters
+
+
+def test_json_output_escapes_what_json_itself_leaves_raw(server_says, capsys):
+    import json
+    # json.dumps(ensure_ascii=False) escapes only C0 controls: an 8-bit CSI (U+009B) or a
+    # right-to-left override (U+202E) from a pause reason would reach the terminal raw.
+    agents = [{"agent_id": "1001", "name": "王芳", "state": "not-ready",
+               "reason": NASTY + "\x9b2J\U000e0041"}]
+    server_says["/api/agents"] = agents
+    server_says["/api/agents/1001/pause"] = agents[0]
+    for argv in (["agents", "--json"], ["agent", "pause", "1001", "--json"]):
+        assert cli.main(["--token", "t", *argv]) == 0
+        out = capsys.readouterr().out
+        assert not any(ch in out for ch in "\x1b\x07\r\x9b\u202e\U000e0041"), repr(out)
+        assert "王芳" in out                                   # Chinese stays readable
+        back = json.loads(out)
+        assert back == (agents if argv[0] == "agents" else agents[0])   # still the same JSON
 
 
 def test_chinese_names_are_printed_as_they_are(server_says, capsys):
@@ -125,3 +140,65 @@ def test_the_checkout_wrapper_finds_its_checkouts_token_from_anywhere(tmp_path):
     assert proc.returncode == 3 and "not reachable" in proc.stderr      # token found: it asked
     proc = wrapped(*STAFFING)
     assert proc.returncode == 0 and "Erlang" in proc.stdout
+
+
+def test_columns_line_up_on_a_terminal_with_chinese_names():
+    import unicodedata
+
+    def columns_at(line):     # the display column where each cell starts (after 2+ spaces)
+        out, col, before = [], 0, "  "
+        for ch in line:
+            if ch != " " and before == "  ":
+                out.append(col)
+            col += 2 if unicodedata.east_asian_width(ch) in "WF" else 1
+            before = (before + ch)[-2:]
+        return out
+
+    text = cli.table([{"agent_id": "2001", "name": "王芳", "state": "ready"},
+                      {"agent_id": "1001", "name": "Agent 1001", "state": "busy"},
+                      {"agent_id": "2002", "name": "欧阳娜娜", "state": "not-ready"}],
+                     ["agent_id", "name", "state"])
+    header, *rows = text.splitlines()
+    assert all(columns_at(row) == columns_at(header) for row in rows), text
+
+
+@pytest.fixture
+def http_server():
+    """A stand-in ctid answering every request with 404 and noting the paths asked for."""
+    import json
+    import threading
+    from http.server import BaseHTTPRequestHandler, HTTPServer
+    paths = []
+
+    class Handler(BaseHTTPRequestHandler):
+        def do_POST(self):
+            paths.append(self.path)
+            body = json.dumps({"error": {"code": "not-found", "message": "no such agent"}})
+            self.send_response(404)
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body.encode())
+
+        def log_message(self, *args):
+            pass
+
+    server = HTTPServer(("127.0.0.1", 0), Handler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    yield f"http://127.0.0.1:{server.server_port}", paths
+    server.shutdown()
+    server.server_close()
+
+
+@pytest.mark.parametrize("agent_id", ["10 01", "1001/../../status", "1001?x=1", "10\x0101"])
+def test_an_agent_id_is_one_path_segment_whatever_is_typed(http_server, agent_id, capsys):
+    url, paths = http_server
+    assert cli.main(["--url", url, "--token", "t", "agent", "pause", agent_id]) == 1
+    assert "no such agent" in capsys.readouterr().err
+    assert len(paths) == 1 and paths[0].startswith("/api/agents/")
+    assert paths[0].endswith("/pause") and paths[0].count("/") == 4, paths
+
+
+def test_a_url_without_a_scheme_is_a_usage_error_not_a_traceback(capsys):
+    assert cli.main(["--url", "127.0.0.1:8765", "--token", "t", "status"]) == 2
+    err = capsys.readouterr().err
+    assert "127.0.0.1:8765" in err and "http://" in err and "Traceback" not in err

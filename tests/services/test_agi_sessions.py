@@ -158,6 +158,9 @@ def test_calls_that_never_reach_the_acd_are_dropped_once_their_channel_is_gone()
     assert ami.asked == [] and len(tracker.calls()) == 3      # too young to be checked
     clock.advance(25)
     sweep.sweep()
+    assert len(tracker.calls()) == 3 and sweep.dropped == 0  # missing once: looked at again
+    clock.advance(15)
+    sweep.sweep()
     assert [c.call_id for c in tracker.calls()] == ["slow"]  # a long IVR is no ghost
     assert observed.changes == [] and sweep.dropped == 2     # nothing recorded of a ghost
     assert ami.asked[0][2] == 2.0                            # the PBX's answer is awaited briefly
@@ -183,3 +186,33 @@ def test_a_call_that_reached_the_queue_is_not_checked():
     clock.advance(60)
     UnqueuedCalls(tracker, ChannelLookup(ami), clock, after=30.0).sweep()
     assert ami.asked == [] and tracker.get("c1") is not None
+
+
+def test_a_caller_whose_hangup_arrives_after_the_status_reply_is_recorded():
+    # Asterisk answers Status from the session's thread, but publishes Hangup through stasis:
+    # "No such channel" can come first. The caller who hung up in the IVR is still recorded.
+    clock, tracker, acd, observed = world()
+    tracker.register(Call("c1", "PJSIP/trunk-1", "u1", "u1", "138"))
+    sweep = UnqueuedCalls(tracker, ChannelLookup(StatusAMI({})), clock, after=30.0)
+    clock.advance(40)
+    sweep.sweep()                                    # the channel has just gone
+    tracker.handle(Message.of({"Event": "Hangup", "Channel": "PJSIP/trunk-1",
+                               "Uniqueid": "u1", "Cause": "16"}))
+    assert (CallEvent.HANGUP, "c1") in observed.changes
+    assert sweep.dropped == 0 and tracker.get("c1") is None
+
+
+def test_an_unexpected_failure_of_a_check_is_logged_not_swallowed(caplog):
+    import logging
+
+    def broken(channel):
+        return defer.fail(RuntimeError("parser fell over"))
+    clock, tracker, acd, observed = world()
+    tracker.register(Call("c1", "PJSIP/trunk-1", "u1", "u1", "138"))
+    sweep = UnqueuedCalls(tracker, broken, clock, after=30.0)
+    clock.advance(40)
+    with caplog.at_level(logging.ERROR, logger="cti.services.resync"):
+        d = sweep.sweep()
+    assert d.called
+    assert "c1" in caplog.text and "parser fell over" in caplog.text
+    assert tracker.get("c1") is not None                 # nothing dropped on an error

@@ -55,3 +55,22 @@ def test_unreadable_files_mean_nothing_recovered_not_a_crash(tmp_path):
     (tmp_path / "calls.json").write_text('[{"call_id": "c9", "state": "queued"}]')
     (tmp_path / "calls.json.ended").write_bytes(b"\xff\xfe c8\n")
     assert set(next_run(tmp_path).load()) == {"c9"}
+
+
+def test_a_run_that_never_reached_its_first_resync_keeps_what_the_run_before_left(tmp_path):
+    # ctid is killed with callers live; the next run starts but never gets to its first
+    # resync (Asterisk unreachable, or a port found taken just after start) and stops.
+    clock, tracker, journal = setup(tmp_path)
+    arrive(tracker, clock, 1)
+    ivr = tracker.register(Call("c2", "PJSIP/carrier-2", "u2", "u2", "139", arrival=1000.0))
+    journal.save()
+    tracker.handle(Message.of({"Event": "UserEvent", "UserEvent": "CTIWait",
+                               "Channel": ivr.channel}))       # queued after the save
+    second = next_run(tmp_path)
+    second.startService()                                      # its timer saves at once
+    second.stopService()
+    third = next_run(tmp_path)
+    third.startService()
+    assert set(third.take_recovered()) == {"c1", "c2"}
+    assert third.was_queued("c1") and third.was_queued("c2")   # no second ENTERQUEUE
+    third.stopService()

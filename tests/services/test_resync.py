@@ -412,3 +412,68 @@ def test_an_offer_made_while_the_status_reply_is_on_its_way_is_not_withdrawn():
                     "Variable": f"CTI_CALL_ID={v}"}) for v in ["b"])))
     assert done.called
     assert connector.moved == [("b", "1001")] and tracker.get("b").state is CallState.OFFERED
+
+
+# -- a caller who hangs up while the snapshot is on its way ---------------------------------------
+
+class SlowStatusAMI(MarkerAMI):
+    """Holds the Status reply until the test releases it (events arrive meanwhile)."""
+
+    def __init__(self):
+        super().__init__()
+        self.reply = defer.Deferred()
+
+    def send_action(self, action, headers=None):
+        if action == "Status":
+            self.sent.append(action)
+            return self.reply
+        return super().send_action(action, headers)
+
+    def release(self, *views):
+        from cti.protocol.ami_lists import ActionResult
+        self.reply.callback(ActionResult(Message.of({"Response": "Success"}), tuple(
+            Message.of([("Event", "Status"), ("Channel", v.name), ("Context", v.context),
+                        ("Uniqueid", v.uniqueid), ("Linkedid", v.linkedid), ("BridgeID", ""),
+                        ("CallerIDNum", v.caller_number)]
+                       + [("Variable", f"{k}={val}") for k, val in v.variables.items()])
+            for v in views)))
+
+
+def hangup(view):
+    return Message.of({"Event": "Hangup", "Channel": view.name, "Uniqueid": view.uniqueid,
+                       "Cause": "16"})
+
+
+def test_a_caller_who_hangs_up_while_the_status_reply_is_on_its_way_is_not_brought_back():
+    clock, tracker, agents, acd, connector, resync = world(
+        presence={"1001": {"state": "not-ready", "reason": "lunch"}})
+    ended = Ended()
+    tracker.subscribe(ended)
+    resync.reconcile({})
+    b = waiting_view("PJSIP/trunk-2", "b", 995.0)
+    resync.reconcile({b.name: b})                      # b waits; nobody is ready
+    ami = SlowStatusAMI()
+    done = resync(ami)
+    tracker.handle(hangup(b))                          # b hangs up: recorded once, abandoned
+    assert ended.calls["b"][0] is CallState.ABANDONED
+    ami.release(b)                                     # the snapshot predates the hangup
+    assert done.called
+    assert tracker.get("b") is None and tracker.calls() == []
+    agents.unpause("1001")
+    assert connector.moved == []                       # nobody is offered a caller gone
+
+
+def test_after_a_restart_a_caller_gone_during_the_first_resync_is_not_rebuilt():
+    clock, tracker, agents, acd, connector, resync = world(presence={"1001": {"state": "ready"}})
+    ended = Ended()
+    tracker.subscribe(ended)
+    b = waiting_view("PJSIP/trunk-2", "b", 995.0)
+    ami = SlowStatusAMI()
+    done = resync(ami)                                 # ctid just started: it knows nobody
+    message = hangup(b)
+    tracker.handle(message)
+    resync.channel_gone(message)
+    ami.release(b)
+    assert done.called
+    assert tracker.calls() == [] and connector.moved == []
+    assert agents.get("1001").state is AgentState.READY

@@ -78,6 +78,16 @@ def test_settings_that_did_nothing_are_gone_and_say_why(tmp_path, key, hint):
     ("log.level=LOUD", r"'log.level' must be one of DEBUG"),
     ("api.port=70000", r"'api.port' must be between 0 and 65535"),
     ("database.url=ctid.sqlite", r"'database.url' must be a database URL"),
+    ("acd.unqueued_check_seconds=-1", r"'acd.unqueued_check_seconds' must be more than 0"),
+    ("acd.unqueued_check_seconds=0", r"'acd.unqueued_check_seconds' must be more than 0"),
+    ("acd.channel_check_timeout=0", r"'acd.channel_check_timeout' must be more than 0"),
+    ("acd.wrap_up_seconds=-5", r"'acd.wrap_up_seconds' must be 0 or more"),
+    ("database.threads=0", r"'database.threads' must be 1 or more"),
+    ("fastagi.header_timeout=0", r"'fastagi.header_timeout' must be more than 0"),
+    ("ami.ping_interval=0", r"'ami.ping_interval' must be more than 0"),
+    ("ami.action_timeout=-1", r"'ami.action_timeout' must be more than 0"),
+    ("web.port=8765", r"'web.port' 8765 is also 'api.port'"),
+    ("fastagi.port=8766", r"'web.port' 8766 is also 'fastagi.port'"),
 ])
 def test_values_the_daemon_would_trip_over_are_refused_at_load(override, message):
     with pytest.raises(ConfigError, match=message):
@@ -92,3 +102,12 @@ def test_allowed_hosts_from_file_or_environment(tmp_path):
     assert c["fastagi"]["allowed_hosts"] == ["10.0.0.5", "10.0.0.6"]
     with pytest.raises(ConfigError, match="must be a list of strings"):
         cfg.load(main, environ={}, overrides=["fastagi.allowed_hosts=[1, 2]"])
+
+
+def test_zero_wrap_up_and_the_defaults_are_accepted():
+    assert cfg.load(environ={}, overrides=["acd.wrap_up_seconds=0"])["acd"]["wrap_up_seconds"] == 0
+
+
+def test_listeners_on_different_interfaces_or_any_free_port_may_share_a_number():
+    cfg.load(environ={}, overrides=["web.port=8765", "web.interface=10.0.0.1"])
+    cfg.load(environ={}, overrides=["web.port=0", "api.port=0", "fastagi.port=0"])

@@ -45,6 +45,8 @@ def assert_refused(proc, *words):
     ("log.level=LOUD", ["log.level", "LOUD"]),
     ("acd.ring_timeout=20", ["acd.ring_timeout", "CTI_RING_TIMEOUT"]),
     ("fastagi.allowed_hosts=no-such-host.invalid", ["fastagi.allowed_hosts", "no-such-host"]),
+    ("acd.unqueued_check_seconds=-1", ["acd.unqueued_check_seconds"]),
+    ("database.threads=0", ["database.threads"]),
 ])
 def test_bad_setting_is_one_line_exit_2_and_nothing_created(tmp_path, setting, words):
     proc = ctid(tmp_path, *settings(), "--set", setting, "--duration", "1")
@@ -66,6 +68,22 @@ def test_absolute_sqlite_path_in_a_missing_directory(tmp_path):
                 "--duration", "1")
     assert_refused(proc, str(missing), "does not exist")
     assert not (tmp_path / "no").exists() and not (tmp_path / "var").exists()
+
+
+def test_a_lock_file_that_cannot_be_opened_is_one_line_and_exit_2(tmp_path):
+    # e.g. a data directory or lock file left owned by another user; here a directory stands
+    # in the lock file's place (root, which runs these tests, may open any file)
+    (tmp_path / "var" / "ctid.lock").mkdir(parents=True)
+    proc = ctid(tmp_path, *settings(), "--duration", "1")
+    assert_refused(proc, "ctid.lock")
+    assert not (tmp_path / "var" / "ctid.sqlite").exists()
+
+
+def test_a_database_that_cannot_be_reached_is_one_line_without_its_password(tmp_path):
+    url = f"postgresql+psycopg2://ctid:s3cret@127.0.0.1:{free_port()}/ctid"
+    proc = ctid(tmp_path, *settings(**{"database.url": url}), "--duration", "1")
+    assert_refused(proc, "database", "127.0.0.1")
+    assert "s3cret" not in proc.stderr
 
 
 def test_port_in_use(tmp_path):
@@ -141,6 +159,20 @@ def test_existing_readable_files_are_tightened_with_a_warning(tmp_path, caplog):
     assert stat.S_IMODE(journal.stat().st_mode) == 0o600
     assert stat.S_IMODE(database.stat().st_mode) == 0o600
     assert sum("readable by others" in r.getMessage() for r in caplog.records) == 3
+
+
+def test_a_link_in_the_data_directory_does_not_change_the_file_it_points_at(tmp_path):
+    # e.g. an operator's link to a file another program must go on reading
+    var = tmp_path / "var"
+    var.mkdir()
+    elsewhere = tmp_path / "shared" / "report.txt"
+    elsewhere.parent.mkdir()
+    elsewhere.write_text("for the reporting tool")
+    elsewhere.chmod(0o644)
+    (var / "report.txt").symlink_to(elsewhere)
+    changed = ctid_main.tighten_permissions(var, [])
+    assert var / "report.txt" not in changed and elsewhere not in changed
+    assert stat.S_IMODE(elsewhere.stat().st_mode) == 0o644
 
 
 def test_port_taken_between_the_check_and_the_bind(tmp_path):
