@@ -30,7 +30,11 @@ DEFAULTS: dict[str, Any] = {
         "ping_timeout": 5.0,
     },
     "fastagi": {"interface": "127.0.0.1", "port": 4573, "header_timeout": 5.0},
-    "api": {"interface": "127.0.0.1", "port": 8765, "token": "", "token_file": ""},
+    "api": {"interface": "127.0.0.1", "port": 8765, "token": "", "token_file": "",
+            "session_hours": 12.0,          # a sign-in lasts this long (kept across restarts)
+            "login_max_failures": 5,        # wrong passwords in a row before a user is locked
+            "login_lockout_seconds": 300.0,  # how long that lock lasts
+            "request_timeout": 10.0},       # seconds for a request's head and body to arrive
     "web": {"interface": "127.0.0.1", "port": 8766},
     "database": {"url": "sqlite:///var/ctid.sqlite", "threads": 4, "spill_file": "var/ctid-outbox.jsonl"},
     "queue_log": {"file": "var/queue_log", "queue_name": "hotline"},
@@ -40,6 +44,8 @@ DEFAULTS: dict[str, Any] = {
         "ring_timeout": 15,
         "wrap_up_seconds": 10.0,
         "require_desktop": False,   # agents take calls only with a desktop connected
+        "not_ready_reasons": {},    # {code: {zh: label, en: label}}; empty: the built-in list
+                                    # (cti.domain.reasons.DEFAULT_REASONS)
         "routing": {},        # the router's settings: tiers, rings, vip_dedicated, familiar,
                               # service_level (cti.domain.routing.config)
     },
