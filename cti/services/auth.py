@@ -192,13 +192,19 @@ class PasswordChecks(Service):
         self._verify = verify
         self.max_pending = max_pending
         self.pending = 0
-        self._dummy = hash_password(secrets.token_hex(16))
+        self._dummy: str | None = None       # made on the pool: start-up is not held up
         self._pool = ThreadPool(minthreads=0, maxthreads=threads, name="ctid-passwords")
         self._pool.threadFactory = functools.partial(threading.Thread, daemon=True)
 
     def startService(self) -> None:
         super().startService()
         self._pool.start()
+        self._pool.callInThread(self._dummy_hash)
+
+    def _dummy_hash(self) -> str:
+        if self._dummy is None:
+            self._dummy = hash_password(secrets.token_hex(16))
+        return self._dummy
 
     def stopService(self) -> None:
         super().stopService()
@@ -213,7 +219,7 @@ class PasswordChecks(Service):
         known = stored is not None
 
         def check() -> bool:
-            ok = self._verify(password, stored if known else self._dummy)
+            ok = self._verify(password, stored if known else self._dummy_hash())
             return ok and known
 
         def done(result):
