@@ -229,6 +229,7 @@ class GuardedChannel(http.HTTPChannel):
 
     refused = False
     _deadline = None
+    _begun = False                             # some of the current request has arrived
 
     def connectionMade(self) -> None:
         super().connectionMade()
@@ -237,7 +238,12 @@ class GuardedChannel(http.HTTPChannel):
     def dataReceived(self, data: bytes) -> None:
         if self.refused:                       # said no: read nothing more
             return
+        self._begun = True
         super().dataReceived(data)
+
+    def _send100Continue(self) -> None:
+        if not self.refused:                   # no "100 Continue" after a 413
+            super()._send100Continue()
 
     def allContentReceived(self) -> None:
         self._stop_deadline()
@@ -270,6 +276,7 @@ class GuardedChannel(http.HTTPChannel):
 
     def _start_deadline(self) -> None:
         self._stop_deadline()
+        self._begun = False
         timeout = getattr(self.site, "request_timeout", None)
         if timeout:
             self._deadline = self.callLater(timeout, self._too_slow)
@@ -281,6 +288,10 @@ class GuardedChannel(http.HTTPChannel):
 
     def _too_slow(self) -> None:
         self._deadline = None
+        if not self._begun:                    # an idle connection: close it quietly
+            self.refused = True
+            self.transport.loseConnection()
+            return
         peer = self.transport.getPeer()
         log.info("api: %s too slow to send a request: disconnected", getattr(peer, "host", peer))
         self.refuse(408, "too-slow", "request not received in time")

@@ -299,3 +299,22 @@ async def test_many_failures_from_one_address_are_slowed_down():
     finally:
         await port.stopListening()
         checks.stopService()
+
+
+@pytest_twisted.ensureDeferred
+async def test_an_expect_100_continue_upload_that_is_too_large_gets_only_the_413():
+    port = listen(Panel())
+    head = (b"POST /api/login HTTP/1.1\r\nHost: x\r\nexpect: 100-continue\r\n"
+            b"content-length: 5000000\r\n\r\n")
+    answer, _, _ = await threads.deferToThread(exchange, port.getHost().port, [head], read_for=3)
+    await port.stopListening()
+    assert answer.startswith(b"HTTP/1.1 413") and b"100 Continue" not in answer
+
+
+@pytest_twisted.ensureDeferred
+async def test_a_connection_that_says_nothing_is_closed_quietly():
+    port = listen(Panel(), request_timeout=0.3)
+    answer, seconds, _ = await threads.deferToThread(exchange, port.getHost().port, [],
+                                                     read_for=3)
+    await port.stopListening()
+    assert answer == b"" and seconds < 2
