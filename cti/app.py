@@ -17,6 +17,7 @@ from typing import Any
 from twisted.application import internet, service
 from twisted.internet import defer
 
+from cti.config import ConfigError
 from cti.domain.ivr import DEFAULT_MENU, IVRPlan
 from cti.domain.routing import make_router
 from cti.domain.routing.config import RoutingConfig
@@ -76,6 +77,10 @@ class Daemon:
 
 
 def build(config: dict[str, Any], reactor) -> Daemon:
+    try:
+        reasons = ReasonList.from_mapping(config["acd"]["not_ready_reasons"])
+    except ValueError as exc:
+        raise ConfigError(f"acd.not_ready_reasons: {exc}") from None
     top = service.MultiService()
     var = Path(config["database"]["spill_file"]).parent
     var.mkdir(parents=True, exist_ok=True)
@@ -171,7 +176,7 @@ def build(config: dict[str, Any], reactor) -> Daemon:
                                             lockout=config["api"]["login_lockout_seconds"]))
     panel = ControlPanel(agents=agents, tracker=tracker, acd=acd, tokens=tokens, clock=clock,
                          sign_in=sign_in,
-                         reasons=ReasonList.from_mapping(config["acd"]["not_ready_reasons"]),
+                         reasons=reasons,
                          health=lambda: {"ami": ami.state.value, "db_backlog": outbox.backlog,
                                          "resyncs": resync.runs})
     hub.on_frame = lambda principal, frame: panel.desktop_request(principal, frame.type,

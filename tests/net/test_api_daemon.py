@@ -141,3 +141,11 @@ async def test_sessions_survive_a_restart_and_a_sign_out_survives_it_too(seeded)
 def _sleep(seconds: float) -> defer.Deferred:
     from twisted.internet import task
     return task.deferLater(reactor, seconds, lambda: None)
+
+
+def test_a_bad_reason_code_in_the_config_is_a_config_error_before_anything_starts(tmp_path):
+    config = _config(tmp_path)
+    config["acd"]["not_ready_reasons"] = {"Bad|Code": {"zh": "坏", "en": "Bad"}}
+    with pytest.raises(cfg.ConfigError, match="acd.not_ready_reasons"):
+        app.build(config, reactor)
+    assert not (tmp_path / "ctid.sqlite").exists()
