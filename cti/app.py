@@ -19,6 +19,8 @@ from twisted.internet import defer
 
 from cti.config import ConfigError
 from cti.domain.ivr import DEFAULT_MENU, IVRPlan
+from cti.domain.principal import Principal
+from cti.domain.reasons import ReasonList
 from cti.domain.routing import make_router
 from cti.domain.routing.config import RoutingConfig
 from cti.net.ami_client import AMIClient
@@ -28,8 +30,6 @@ from cti.net.push_server import PushHub, make_factory
 from cti.services import agi_routes
 from cti.services.acd import ACDService, AMIConnector
 from cti.services.agents import Agent, AgentService
-from cti.domain.principal import Principal
-from cti.domain.reasons import ReasonList
 from cti.services.auth import (DatabaseSessions, LoginThrottle, PasswordChecks, SignIn,
                                TokenStore, new_token)
 from cti.services.calls import CallTracker
