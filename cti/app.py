@@ -46,7 +46,7 @@ from cti.storage.outbox import Outbox, database_writer
 from cti.storage.queue_log import QueueLogWriter
 from cti.storage.repositories.agents import list_agents
 from cti.storage.repositories.sessions import live_sessions, login_record
-from cti.storage.unit_of_work import Database
+from cti.storage.unit_of_work import Database, run_in_session
 
 log = logging.getLogger(__name__)
 
@@ -99,8 +99,12 @@ def build(config: dict[str, Any], reactor) -> Daemon:
     routing = RoutingConfig.from_mapping(config["acd"]["routing"])
     router = make_router(config["acd"]["policy"], routing, clock)
     tracker = CallTracker(clock)
+    checks = PasswordChecks(reactor)     # sign-in work: its own threads, not db.run's
+
+    def run_for_sign_in(work, *args):
+        return checks.call(run_in_session, db.sessions, work, *args)
     tokens = TokenStore(clock, lifetime=config["api"]["session_hours"] * 3600,
-                        sessions=DatabaseSessions(db.run))
+                        sessions=DatabaseSessions(run_for_sign_in))
     hub = PushHub(tokens.authenticate, reactor)
     gate = DesktopGate(hub.agent_connected) if config["acd"]["require_desktop"] else None
     agents = AgentService(
@@ -167,9 +171,8 @@ def build(config: dict[str, Any], reactor) -> Daemon:
     def authenticate_token(token: str | None) -> Principal | None:
         return tokens_by_admin.get(token or "") or tokens.authenticate(token)
 
-    checks = PasswordChecks(reactor)
     checks.setServiceParent(top)
-    sign_in = SignIn(find_user=lambda user: db.run(login_record, user), checks=checks,
+    sign_in = SignIn(find_user=lambda user: run_for_sign_in(login_record, user), checks=checks,
                      tokens=tokens, principal_of=lambda info: _principal_of(agents, info),
                      throttle=LoginThrottle(clock,
                                             max_failures=config["api"]["login_max_failures"],

@@ -181,12 +181,14 @@ class PasswordChecks(Service):
     """scrypt checks on a thread pool of their own, with a bounded queue.
 
     ``verify(password, None)`` (an unknown user) checks against a dummy hash: the same work
-    and time as a wrong password.
+    and time as a wrong password. The sign-in's own database work (finding the user, keeping
+    sessions) runs on this pool too (:meth:`call`): a flood of sign-ins, or a database outage
+    while desktops sign in, never takes a thread the call path's lookups and records need.
     """
 
     name = "password-checks"
 
-    def __init__(self, reactor, *, threads: int = 1, max_pending: int = 16,
+    def __init__(self, reactor, *, threads: int = 2, max_pending: int = 16,
                  verify: Callable[[str, str], bool] = verify_password):
         self._reactor = reactor
         self._verify = verify
@@ -209,6 +211,10 @@ class PasswordChecks(Service):
     def stopService(self) -> None:
         super().stopService()
         self._pool.stop()
+
+    def call(self, work: Callable[..., Any], *args: Any) -> defer.Deferred:
+        """Run ``work(*args)`` on this pool (blocking work of the sign-in, e.g. its queries)."""
+        return deferToThreadPool(self._reactor, self._pool, work, *args)
 
     def verify(self, password: str, stored: str | None) -> defer.Deferred:
         """Deferred[bool]; raises :class:`LoginRefused` (``busy``) past ``max_pending``."""
