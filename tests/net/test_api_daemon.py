@@ -8,7 +8,8 @@ from io import BytesIO
 import pytest
 import pytest_twisted
 from twisted.internet import defer, reactor
-from twisted.web.client import Agent, FileBodyProducer, HTTPConnectionPool, readBody
+from twisted.internet.protocol import Protocol
+from twisted.web.client import Agent, FileBodyProducer, HTTPConnectionPool
 from twisted.web.http_headers import Headers
 
 from cti import app
@@ -62,7 +63,7 @@ class Ctid:
             headers.addRawHeader(b"authorization", b"Bearer " + token.encode())
         producer = None if body is None else FileBodyProducer(BytesIO(json.dumps(body).encode()))
         response = await self.agent.request(method, self.url + path, headers, producer)
-        payload = await readBody(response)
+        payload = await _body(response)
         return response.code, json.loads(payload) if payload else None
 
     async def stop(self):
@@ -136,6 +137,19 @@ async def test_sessions_survive_a_restart_and_a_sign_out_survives_it_too(seeded)
         assert (await second.call(b"GET", b"/api/agents", token=ended))[0] == 401
     finally:
         await second.stop()
+
+
+def _body(response) -> defer.Deferred:
+    done, chunks = defer.Deferred(), []
+
+    class Collect(Protocol):
+        def dataReceived(self, data):
+            chunks.append(data)
+
+        def connectionLost(self, reason):
+            done.callback(b"".join(chunks))
+    response.deliverBody(Collect())
+    return done
 
 
 def _sleep(seconds: float) -> defer.Deferred:
