@@ -7,6 +7,7 @@ the agents) happens here, before the reactor runs.
 """
 from __future__ import annotations
 
+import datetime
 import logging
 import os
 from dataclasses import dataclass
@@ -16,7 +17,10 @@ from typing import Any
 from twisted.application import internet, service
 from twisted.internet import defer
 
+from cti.config import ConfigError
 from cti.domain.ivr import DEFAULT_MENU, IVRPlan
+from cti.domain.principal import Principal
+from cti.domain.reasons import ReasonList
 from cti.domain.routing import make_router
 from cti.domain.routing.config import RoutingConfig
 from cti.net.ami_client import AMIClient
@@ -27,7 +31,8 @@ from cti.net.push_server import PushHub, make_factory
 from cti.services import agi_routes
 from cti.services.acd import ACDService, AMIConnector
 from cti.services.agents import Agent, AgentService
-from cti.services.auth import Principal, TokenStore, new_token
+from cti.services.auth import (DatabaseSessions, LoginThrottle, PasswordChecks, SignIn,
+                               TokenStore, new_token)
 from cti.services.calls import CallTracker
 from cti.services.control import ControlPanel
 from cti.services.desktops import DesktopGate
@@ -40,8 +45,9 @@ from cti.services.screenpop import ScreenPop
 from cti.storage import migrations
 from cti.storage.outbox import Outbox, database_writer
 from cti.storage.queue_log import QueueLogWriter
-from cti.storage.repositories.agents import authenticate, list_agents
-from cti.storage.unit_of_work import Database
+from cti.storage.repositories.agents import list_agents
+from cti.storage.repositories.sessions import live_sessions, login_record
+from cti.storage.unit_of_work import Database, run_in_session
 
 log = logging.getLogger(__name__)
 
@@ -72,6 +78,10 @@ class Daemon:
 
 
 def build(config: dict[str, Any], reactor) -> Daemon:
+    try:
+        reasons = ReasonList.from_mapping(config["acd"]["not_ready_reasons"])
+    except ValueError as exc:
+        raise ConfigError(f"acd.not_ready_reasons: {exc}") from None
     top = service.MultiService()
     var = Path(config["database"]["spill_file"]).parent
     var.mkdir(parents=True, exist_ok=True)
@@ -91,7 +101,12 @@ def build(config: dict[str, Any], reactor) -> Daemon:
     routing = RoutingConfig.from_mapping(config["acd"]["routing"])
     router = make_router(config["acd"]["policy"], routing, clock)
     tracker = CallTracker(clock)
-    tokens = TokenStore(clock)
+    checks = PasswordChecks(reactor)     # sign-in work: its own threads, not db.run's
+
+    def run_for_sign_in(work, *args):
+        return checks.call(run_in_session, db.sessions, work, *args)
+    tokens = TokenStore(clock, lifetime=config["api"]["session_hours"] * 3600,
+                        sessions=DatabaseSessions(run_for_sign_in))
     hub = PushHub(tokens.authenticate, reactor)
     gate = DesktopGate(hub.agent_connected) if config["acd"]["require_desktop"] else None
     agents = AgentService(
@@ -99,7 +114,7 @@ def build(config: dict[str, Any], reactor) -> Daemon:
                skills=dict(a.skills) or {"general": 5}) for a in agents_info],
         reactor, wrap_up_seconds=config["acd"]["wrap_up_seconds"],
         **({"hold": gate.hold} if gate else {}))
-    hub.on_frame = _desktop_requests(agents)
+    _restore_sessions(db, tokens, agents, clock)
     if gate is not None:
         gate.agents = agents
         hub.on_presence = gate.presence
@@ -166,18 +181,22 @@ def build(config: dict[str, Any], reactor) -> Daemon:
     def authenticate_token(token: str | None) -> Principal | None:
         return tokens_by_admin.get(token or "") or tokens.authenticate(token)
 
-    def authenticate_user(user: str, password: str):
-        d = db.run(authenticate, user, password)
-        return d.addCallback(lambda info: None if info is None else Principal(
-            info.username, info.role, agent_id=info.agent_number,
-            teams=_teams_of(agents, info)))
-
+    checks.setServiceParent(top)
+    sign_in = SignIn(find_user=lambda user: run_for_sign_in(login_record, user), checks=checks,
+                     tokens=tokens, principal_of=lambda info: _principal_of(agents, info),
+                     throttle=LoginThrottle(clock,
+                                            max_failures=config["api"]["login_max_failures"],
+                                            lockout=config["api"]["login_lockout_seconds"]))
     panel = ControlPanel(agents=agents, tracker=tracker, acd=acd, tokens=tokens, clock=clock,
-                         authenticate_user=authenticate_user,
+                         sign_in=sign_in,
+                         reasons=reasons,
                          health=lambda: {"ami": ami.state.value, "db_backlog": outbox.backlog,
                                          "resyncs": resync.runs})
+    hub.on_frame = lambda principal, frame: panel.desktop_request(principal, frame.type,
+                                                                  frame.data)
     site = make_site(panel, authenticate_token,
-                     web_config=lambda: {"push_port": servers["web"]._port.getHost().port})
+                     web_config=lambda: {"push_port": servers["web"]._port.getHost().port},
+                     request_timeout=config["api"]["request_timeout"])
     servers["api"] = internet.TCPServer(config["api"]["port"], site,
                                         interface=config["api"]["interface"])
     for server in servers.values():
@@ -213,27 +232,17 @@ def _teams_of(agents: AgentService, info) -> frozenset[str]:
     return frozenset(info.teams) | ({agent.team} if agent else set())
 
 
-def _desktop_requests(agents: AgentService):
-    """What an agent's desktop may ask over the WebSocket: its own state changes."""
-    from cti.protocol.push import FrameError
-    from cti.services.agents import AgentError
+def _principal_of(agents: AgentService, info) -> Principal:
+    return Principal(info.username, info.role, agent_id=info.agent_number,
+                     teams=_teams_of(agents, info))
 
-    def on_frame(principal: Principal, frame) -> dict:
-        if frame.type != "state" or not principal.agent_id:
-            raise FrameError("unsupported", f"{frame.type} is not handled here", frame.id)
-        wanted = frame.data.get("state")
-        try:
-            if wanted == "ready":
-                agent = agents.unpause(principal.agent_id)
-            elif wanted == "not-ready":
-                agent = agents.pause(principal.agent_id, str(frame.data.get("reason") or "break")[:40])
-            else:
-                raise FrameError("bad-state", f"unknown state {wanted!r}", frame.id)
-        except AgentError as exc:
-            raise FrameError(exc.code, str(exc), frame.id) from None
-        return {"state": agent.state.value, "reason": agent.reason}
 
-    return on_frame
+def _restore_sessions(db: Database, tokens: TokenStore, agents: AgentService, clock) -> None:
+    """Sessions signed in before a restart stay signed in (the database keeps token hashes)."""
+    now = datetime.datetime.fromtimestamp(clock(), datetime.timezone.utc)
+    for kept in db.run_blocking(live_sessions, now):
+        tokens.restore(kept.token_hash, _principal_of(agents, kept.user),
+                       kept.expires_at.timestamp())
 
 
 def _admin_token(config: dict, var: Path) -> str:

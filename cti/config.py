@@ -32,7 +32,11 @@ DEFAULTS: dict[str, Any] = {
     # allowed_hosts: the addresses (or names, resolved at start) of the Asterisk boxes that may
     # open FastAGI sessions; empty means the AMI host and 127.0.0.1.
     "fastagi": {"interface": "127.0.0.1", "port": 4573, "header_timeout": 5.0, "allowed_hosts": []},
-    "api": {"interface": "127.0.0.1", "port": 8765, "token": "", "token_file": ""},
+    "api": {"interface": "127.0.0.1", "port": 8765, "token": "", "token_file": "",
+            "session_hours": 12.0,          # a sign-in lasts this long (kept across restarts)
+            "login_max_failures": 5,        # wrong passwords in a row before a user is locked
+            "login_lockout_seconds": 300.0,  # how long that lock lasts
+            "request_timeout": 10.0},       # seconds for a request's head and body to arrive
     "web": {"interface": "127.0.0.1", "port": 8766},
     "database": {"url": "sqlite:///var/ctid.sqlite", "threads": 4, "spill_file": "var/ctid-outbox.jsonl"},
     "queue_log": {"file": "var/queue_log"},
@@ -48,6 +52,8 @@ DEFAULTS: dict[str, Any] = {
         # How long ctid waits for the PBX to confirm a FastAGI session's channel before it
         # adopts a caller it did not know (the wait route); no answer: not adopted.
         "channel_check_timeout": 2.0,
+        "not_ready_reasons": {},    # {code: {zh: label, en: label}}; empty: the built-in list
+                                    # (cti.domain.reasons.DEFAULT_REASONS)
         "routing": {},        # the router's settings: tiers, rings, vip_dedicated, familiar,
                               # service_level (cti.domain.routing.config)
     },
@@ -77,9 +83,10 @@ LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
 #: less would spin a timer, time out at once or stop ctid with a traceback when it starts.
 POSITIVE = ("ami.action_timeout", "ami.ping_interval", "ami.ping_timeout",
             "fastagi.header_timeout", "acd.unqueued_check_seconds", "acd.channel_check_timeout",
-            "ivr.timeout_ms", "pbxsim.talk_seconds")
+            "ivr.timeout_ms", "pbxsim.talk_seconds", "api.session_hours",
+            "api.login_lockout_seconds", "api.request_timeout")
 NOT_NEGATIVE = ("acd.wrap_up_seconds", "pbxsim.agents", "pbxsim.calls_per_hour")
-AT_LEAST_ONE = ("database.threads",)
+AT_LEAST_ONE = ("database.threads", "api.login_max_failures")
 
 
 class ConfigError(Exception):
@@ -159,6 +166,11 @@ def validate(config: Mapping[str, Any]) -> None:
             raise ConfigError(f"'{key}' must be 0 or more, got {value}")
         if key in AT_LEAST_ONE and value < 1:
             raise ConfigError(f"'{key}' must be 1 or more, got {value}")
+    from cti.domain.reasons import ReasonList
+    try:
+        ReasonList.from_mapping(config["acd"]["not_ready_reasons"])
+    except (ValueError, TypeError, AttributeError) as exc:
+        raise ConfigError(f"'acd.not_ready_reasons': {exc}") from None
     for host in config["fastagi"]["allowed_hosts"]:
         if not host.strip():
             raise ConfigError("'fastagi.allowed_hosts' has an empty entry")

@@ -3,8 +3,14 @@
 A connection must authenticate with its first frame (``{"type": "auth", "data": {"token":
 ...}}``) within ``auth_timeout`` seconds; tokens never travel in URLs, so they stay out of
 access logs. After that, the hub delivers frames by principal: an agent receives only frames
-addressed to that agent, a supervisor those of their teams. Bad frames get an ``error`` frame;
-a connection that keeps sending them is closed. Nothing a browser sends can raise out of here.
+addressed to that agent, a supervisor those of their teams. Before authentication, any bad
+frame (bad JSON, nested too deeply, not ``auth``, a wrong token) gets an ``error`` frame and the
+connection is closed with code 4002. After it, a protocol violation (a frame that is not a
+well-formed request) gets an ``error`` frame and counts: ``MAX_BAD_FRAMES`` of them close the
+connection; a well-formed request that is refused ("cannot pause now", an unknown reason code)
+is answered with an ``error`` frame and does not count. A client that does not finish the
+WebSocket handshake within ``handshake_timeout`` seconds is dropped too (a slow-loris client). Nothing
+a browser sends can raise out of here.
 
 A session lives no longer than its token: the token is checked again with every frame the
 browser sends and every ``recheck_interval`` seconds, and once it has expired or been revoked
@@ -18,12 +24,29 @@ from typing import Any, Callable
 
 from autobahn.twisted.websocket import WebSocketServerFactory, WebSocketServerProtocol
 
+from cti.domain.principal import Principal
 from cti.protocol.push import FrameError, error_data, parse_client_frame, server_frame
-from cti.services.auth import Principal
+from cti.services.control import ControlError
 
 log = logging.getLogger(__name__)
 
 MAX_BAD_FRAMES = 5
+
+
+class Refused(Exception):
+    """A well-formed request the server said no to: answered, never held against the client."""
+
+    def __init__(self, error: FrameError):
+        super().__init__(error.message)
+        self.error = error
+
+
+def parse_frame(payload: bytes, is_binary: bool):
+    """:func:`parse_client_frame`, with JSON nested too deeply as a bad frame like any other."""
+    try:
+        return parse_client_frame(payload, is_binary=is_binary)
+    except RecursionError:
+        raise FrameError("bad-json", "not JSON: nested too deeply") from None
 
 
 class PushProtocol(WebSocketServerProtocol):
@@ -48,11 +71,13 @@ class PushProtocol(WebSocketServerProtocol):
         if self.state != self.STATE_OPEN:                      # closing: nothing more to say
             return
         try:
-            frame = parse_client_frame(payload, is_binary=isBinary)
+            frame = parse_frame(payload, isBinary)
             if self.principal is None:
                 self._authenticate(frame)
             elif self._token_still_valid():
                 self.factory.hub.handle(self, frame)
+        except Refused as refused:                             # answered; not a violation
+            self.send("error", error_data(refused.error))
         except FrameError as exc:
             self._bad_frames += 1
             self.send("error", error_data(exc))
@@ -61,6 +86,8 @@ class PushProtocol(WebSocketServerProtocol):
         except Exception:                                      # a bug of ours: log, keep serving
             log.exception("push: frame handler failed")
             self.send("error", {"code": "internal", "message": "internal error", "id": None})
+            if self.principal is None:                         # a stranger is not kept waiting
+                self.sendClose(code=4002, reason="internal")
 
     def _authenticate(self, frame) -> None:
         if frame.type != "auth":
@@ -118,11 +145,13 @@ class PushHub:
 
     def __init__(self, authenticate: Callable[[str | None], Principal | None], clock,
                  *, auth_timeout: float = 10.0, recheck_interval: float = 30.0,
+                 handshake_timeout: float = 5.0,
                  on_frame: Callable[[Principal, Any], dict | None] | None = None,
                  on_presence: Callable[[str, bool], None] | None = None):
         self.authenticate = authenticate
         self.clock = clock
         self.auth_timeout = auth_timeout
+        self.handshake_timeout = handshake_timeout      # to finish the WebSocket handshake
         self.recheck_interval = recheck_interval
         self.on_frame = on_frame
         self.on_presence = on_presence      # (agent id, online): first desktop in, last one out
@@ -193,7 +222,12 @@ class PushHub:
             raise FrameError("already-authenticated", "already authenticated", frame.id)
         if self.on_frame is None:
             raise FrameError("unsupported", f"{frame.type} is not handled here", frame.id)
-        result = self.on_frame(conn.principal, frame)
+        try:
+            result = self.on_frame(conn.principal, frame)
+        except FrameError as exc:
+            raise Refused(exc) from None
+        except ControlError as exc:
+            raise Refused(FrameError(exc.code, exc.message, frame.id)) from None
         conn.send("ack", {"id": frame.id, **(result or {})})
 
 
@@ -202,5 +236,6 @@ def make_factory(hub: PushHub, url: str = "ws://127.0.0.1/push") -> WebSocketSer
     factory.protocol = PushProtocol
     factory.hub = hub
     factory.setProtocolOptions(maxMessagePayloadSize=64 * 1024, maxFramePayloadSize=64 * 1024,
-                               autoPingInterval=20, autoPingTimeout=10)
+                               autoPingInterval=20, autoPingTimeout=10,
+                               openHandshakeTimeout=hub.handshake_timeout)
     return factory

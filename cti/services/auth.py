@@ -1,16 +1,41 @@
-"""Who is asking: principals, roles, and the session tokens ctid issues.
+"""Signing in: bearer tokens and their sessions, password checks, and limits on guessing.
 
-Roles: an *agent* sees only their own calls and customers, a *supervisor* the agents of their
-teams, an *admin* everything. Passwords are checked by the storage layer (salted scrypt, see
-:mod:`cti.storage.passwords`); tokens are random, kept only in memory, and expire.
+* :class:`TokenStore` issues random bearer tokens. Only a SHA-256 of a token is kept, in memory
+  for the synchronous checks of every request and frame, and in the database (when given a
+  :class:`SessionStore`) so sessions survive a ctid restart. Tokens expire and can be revoked.
+* :class:`PasswordChecks` runs the scrypt checks on a small thread pool of its own, never the
+  database pool the call path's customer lookups need, and refuses work beyond a short queue.
+* :class:`LoginThrottle` is the pure rule: after ``max_failures`` wrong passwords a user name is
+  locked for ``lockout`` seconds; an address with too many failures in ``address_window``
+  seconds waits. Both answer with the seconds to wait.
+* :class:`SignIn` is the use case. An unknown user costs the same scrypt check as a wrong
+  password (against a dummy hash), so the answer time does not tell which names exist.
+
+``Principal`` lives in :mod:`cti.domain.principal`; it is re-exported here for old imports.
 """
 from __future__ import annotations
 
+import datetime as dt
+import hashlib
+import logging
 import secrets
-from dataclasses import dataclass, field
-from typing import Callable
+import threading
+import functools
+from collections import OrderedDict
+from typing import Any, Callable, Protocol
 
-ROLES = ("agent", "supervisor", "admin")
+from twisted.application.service import Service
+from twisted.internet import defer
+from twisted.internet.threads import deferToThreadPool
+from twisted.python.threadpool import ThreadPool
+
+from cti.domain.principal import ROLES, Principal
+from cti.storage.passwords import hash_password, verify_password
+
+__all__ = ["ROLES", "Principal", "TokenStore", "SessionStore", "PasswordChecks",
+           "LoginThrottle", "LoginRefused", "SignIn", "new_token", "token_hash"]
+
+log = logging.getLogger(__name__)
 
 
 def new_token(nbytes: int = 32) -> str:
@@ -19,48 +44,247 @@ def new_token(nbytes: int = 32) -> str:
     return secrets.token_hex(nbytes)
 
 
-@dataclass(frozen=True)
-class Principal:
-    user: str
-    role: str
-    agent_id: str | None = None
-    teams: frozenset[str] = field(default_factory=frozenset)
+def token_hash(token: str) -> str:
+    """What is stored of a token: its SHA-256 (a token is random, so no salt is needed)."""
+    return hashlib.sha256(token.encode("utf-8")).hexdigest()
 
-    def may_see_agent(self, agent_id: str, agent_team: str | None) -> bool:
-        if self.role == "admin":
-            return True
-        if self.role == "supervisor":
-            return agent_team is not None and agent_team in self.teams
-        return self.agent_id == agent_id
+
+class SessionStore(Protocol):
+    """Where sessions are kept across restarts (Deferreds; failures are logged, not raised)."""
+
+    def save(self, token_hash: str, user: str, expires: float) -> defer.Deferred: ...
+    def delete(self, token_hash: str) -> defer.Deferred: ...
 
 
 class TokenStore:
     """Random bearer tokens mapped to principals, with a lifetime."""
 
-    def __init__(self, clock: Callable[[], float], lifetime: float = 12 * 3600):
+    def __init__(self, clock: Callable[[], float], lifetime: float = 12 * 3600,
+                 sessions: SessionStore | None = None):
         self._clock = clock
         self._lifetime = lifetime
-        self._tokens: dict[str, tuple[Principal, float]] = {}
+        self._sessions = sessions
+        self._tokens: dict[str, tuple[Principal, float]] = {}      # token hash -> ...
 
     def issue(self, principal: Principal) -> str:
         now = self._clock()
-        for stale in [t for t, (_, expires) in self._tokens.items() if expires <= now]:
+        for stale in [h for h, (_, expires) in self._tokens.items() if expires <= now]:
             del self._tokens[stale]
         token = new_token()
-        self._tokens[token] = (principal, self._clock() + self._lifetime)
+        hashed, expires = token_hash(token), now + self._lifetime
+        self._tokens[hashed] = (principal, expires)
+        if self._sessions is not None:
+            self._persist(self._sessions.save(hashed, principal.user, expires), "kept")
         return token
+
+    def restore(self, hashed: str, principal: Principal, expires: float) -> None:
+        """A session kept from before a restart."""
+        if expires > self._clock():
+            self._tokens[hashed] = (principal, expires)
 
     def authenticate(self, token: str | None) -> Principal | None:
         if not token or not isinstance(token, str):
             return None
-        entry = self._tokens.get(token)
+        hashed = token_hash(token)
+        entry = self._tokens.get(hashed)
         if entry is None:
             return None
         principal, expires = entry
         if self._clock() >= expires:
-            del self._tokens[token]
+            del self._tokens[hashed]
             return None
         return principal
 
-    def revoke(self, token: str) -> None:
-        self._tokens.pop(token, None)
+    def revoke(self, token: str) -> bool:
+        """End the session of ``token``; False if it was not a live one."""
+        hashed = token_hash(token) if isinstance(token, str) else ""
+        known = self._tokens.pop(hashed, None) is not None
+        if known and self._sessions is not None:
+            self._persist(self._sessions.delete(hashed), "deleted")
+        return known
+
+    @staticmethod
+    def _persist(d: defer.Deferred, what: str) -> None:
+        d.addErrback(lambda f: log.error("session not %s in the database: %s", what,
+                                         f.getErrorMessage()))
+
+
+class LoginRefused(Exception):
+    """A sign-in refused before any password was checked; ``retry_after`` in seconds.
+
+    ``code``: ``locked`` (this user name, too many wrong passwords), ``too-many`` (this
+    address), ``busy`` (too many sign-ins being checked at once).
+    """
+
+    def __init__(self, code: str, message: str, retry_after: float):
+        super().__init__(message)
+        self.code, self.message = code, message
+        self.retry_after = max(1, int(retry_after + 0.999))
+
+
+class LoginThrottle:
+    """Counts failed sign-ins per user name and per address (pure: a clock, no I/O)."""
+
+    def __init__(self, clock: Callable[[], float], *, max_failures: int = 5,
+                 lockout: float = 300.0, address_failures: int = 20,
+                 address_window: float = 60.0, max_tracked: int = 10_000):
+        self._clock = clock
+        self.max_failures = max_failures
+        self.lockout = lockout
+        self.address_failures = address_failures
+        self.address_window = address_window
+        self._max_tracked = max_tracked
+        self._users: OrderedDict[str, tuple[int, float]] = OrderedDict()   # failures, until
+        self._addresses: OrderedDict[str, list[float]] = OrderedDict()     # failure times
+
+    def check(self, user: str, address: str | None) -> None:
+        """Raise :class:`LoginRefused` if this user or address must wait."""
+        now = self._clock()
+        failures, until = self._users.get(user, (0, 0.0))
+        if until > now:
+            wait = until - now
+            raise LoginRefused("locked", _bilingual(
+                f"该账号登录失败次数过多，已锁定，请 {int(wait + 0.999)} 秒后再试",
+                f"too many failed sign-ins for this user: locked, try again in "
+                f"{int(wait + 0.999)} s"), wait)
+        if address is not None:
+            recent = [t for t in self._addresses.get(address, ()) if t > now - self.address_window]
+            if len(recent) >= self.address_failures:
+                wait = recent[0] + self.address_window - now
+                raise LoginRefused("too-many", _bilingual(
+                    f"登录尝试过于频繁，请 {int(wait + 0.999)} 秒后再试",
+                    f"too many sign-in attempts, try again in {int(wait + 0.999)} s"), wait)
+
+    def failed(self, user: str, address: str | None) -> None:
+        now = self._clock()
+        failures, _ = self._users.pop(user, (0, 0.0))
+        failures += 1
+        if failures >= self.max_failures:
+            log.warning("sign-in: user %r locked for %.0f s after %d failures",
+                        user[:40], self.lockout, failures)
+            self._users[user] = (0, now + self.lockout)
+        else:
+            self._users[user] = (failures, 0.0)
+        if address is not None:
+            times = [t for t in self._addresses.pop(address, []) if t > now - self.address_window]
+            times.append(now)
+            self._addresses[address] = times
+        for table in (self._users, self._addresses):
+            while len(table) > self._max_tracked:
+                table.popitem(last=False)
+
+    def succeeded(self, user: str, address: str | None) -> None:
+        self._users.pop(user, None)
+
+
+class PasswordChecks(Service):
+    """scrypt checks on a thread pool of their own, with a bounded queue.
+
+    ``verify(password, None)`` (an unknown user) checks against a dummy hash: the same work
+    and time as a wrong password. The sign-in's own database work (finding the user, keeping
+    sessions) runs on this pool too (:meth:`call`): a flood of sign-ins, or a database outage
+    while desktops sign in, never takes a thread the call path's lookups and records need.
+    """
+
+    name = "password-checks"
+
+    def __init__(self, reactor, *, threads: int = 2, max_pending: int = 16,
+                 verify: Callable[[str, str], bool] = verify_password):
+        self._reactor = reactor
+        self._verify = verify
+        self.max_pending = max_pending
+        self.pending = 0
+        self._dummy: str | None = None       # made on the pool: start-up is not held up
+        self._pool = ThreadPool(minthreads=0, maxthreads=threads, name="ctid-passwords")
+        self._pool.threadFactory = functools.partial(threading.Thread, daemon=True)
+
+    def startService(self) -> None:
+        super().startService()
+        self._pool.start()
+        self._pool.callInThread(self._dummy_hash)
+
+    def _dummy_hash(self) -> str:
+        if self._dummy is None:
+            self._dummy = hash_password(secrets.token_hex(16))
+        return self._dummy
+
+    def stopService(self) -> None:
+        super().stopService()
+        self._pool.stop()
+
+    def call(self, work: Callable[..., Any], *args: Any) -> defer.Deferred:
+        """Run ``work(*args)`` on this pool (blocking work of the sign-in, e.g. its queries)."""
+        return deferToThreadPool(self._reactor, self._pool, work, *args)
+
+    def verify(self, password: str, stored: str | None) -> defer.Deferred:
+        """Deferred[bool]; raises :class:`LoginRefused` (``busy``) past ``max_pending``."""
+        if self.pending >= self.max_pending:
+            raise LoginRefused("busy", _bilingual("登录繁忙，请稍后再试",
+                                                  "too many sign-ins at once, try again shortly"), 1)
+        self.pending += 1
+        known = stored is not None
+
+        def check() -> bool:
+            ok = self._verify(password, stored if known else self._dummy_hash())
+            return ok and known
+
+        def done(result):
+            self.pending -= 1
+            return result
+        return deferToThreadPool(self._reactor, self._pool, check).addBoth(done)
+
+
+class SignIn:
+    """The sign-in use case: throttle, look the user up, check the password, issue a token.
+
+    ``find_user(name)`` -> Deferred[record or None], where a record has ``password_hash`` and
+    ``user``; ``principal_of(record.user)`` builds who they are.
+    """
+
+    def __init__(self, *, find_user: Callable[[str], defer.Deferred], checks: PasswordChecks,
+                 tokens: TokenStore, throttle: LoginThrottle,
+                 principal_of: Callable[[Any], Principal]):
+        self._find_user = find_user
+        self._checks = checks
+        self._tokens = tokens
+        self._throttle = throttle
+        self._principal_of = principal_of
+
+    @defer.inlineCallbacks
+    def login(self, user: str, password: str, address: str | None = None):
+        """Deferred[dict with token, role, agent_id] or Deferred[None] for wrong credentials;
+        :class:`LoginRefused` when this user or address must wait."""
+        user, password = str(user or "")[:80], str(password or "")[:1024]
+        self._throttle.check(user, address)
+        record = (yield self._find_user(user)) if user else None
+        ok = yield self._checks.verify(password, record.password_hash if record else None)
+        if not ok or not password:
+            self._throttle.failed(user, address)
+            return None
+        self._throttle.succeeded(user, address)
+        principal = self._principal_of(record.user)
+        return {"token": self._tokens.issue(principal), "role": principal.role,
+                "agent_id": principal.agent_id, "user": principal.user}
+
+
+class DatabaseSessions:
+    """A :class:`SessionStore` on the database (``run``: :meth:`Database.run`)."""
+
+    def __init__(self, run: Callable[..., defer.Deferred]):
+        self._run = run
+
+    def save(self, hashed: str, user: str, expires: float) -> defer.Deferred:
+        from cti.storage.repositories.sessions import save_session
+        return self._run(save_session, hashed, user, _utc(expires))
+
+    def delete(self, hashed: str) -> defer.Deferred:
+        from cti.storage.repositories.sessions import delete_session
+        return self._run(delete_session, hashed)
+
+
+def _utc(epoch: float) -> dt.datetime:
+    return dt.datetime.fromtimestamp(epoch, dt.timezone.utc)
+
+
+def _bilingual(zh: str, en: str) -> str:
+    return f"{zh} · {en}"

@@ -3,36 +3,54 @@
 An agent sees their own state and calls, a supervisor the agents and calls of their teams, an
 admin everything. Caller numbers are shown in full only to the agent on the call, their
 supervisors and admins; anyone else gets them masked. Agent actions are checked by the agent
-service; an agent may change only their own state.
+service; an agent may change only their own state. A not-ready reason is a code from the
+configured list (:mod:`cti.domain.reasons`), never free text.
+
+Refusals are :class:`ControlError` with a stable code and a ``kind`` (``not-found``,
+``forbidden``, ``invalid``, ``conflict``); the HTTP API and the push socket map them to their
+own status codes and frames.
 """
 from __future__ import annotations
 
 import time
 
-from twisted.internet import defer
 from typing import Any, Callable
 
 from cti import __version__
+from cti.domain.agent_state import AgentState
 from cti.domain.call_state import CallState
 from cti.domain.privacy import mask_number
-from cti.net.http_api import APIError
+from cti.domain.principal import Principal
+from cti.domain.reasons import ReasonList
 from cti.services.agents import AgentError, AgentService
-from cti.services.auth import Principal, TokenStore
+from cti.services.auth import SignIn, TokenStore
 from cti.services.calls import Call, CallTracker
 
 ACTIONS = ("login", "logout", "pause", "unpause")
+KINDS = ("not-found", "forbidden", "invalid", "conflict")
+
+
+class ControlError(Exception):
+    """A request the control panel refuses: ``kind`` says why, ``code`` is stable."""
+
+    def __init__(self, kind: str, code: str, message: str):
+        super().__init__(message)
+        assert kind in KINDS, kind
+        self.kind, self.code, self.message = kind, code, message
 
 
 class ControlPanel:
     def __init__(self, *, agents: AgentService, tracker: CallTracker, acd, tokens: TokenStore,
-                 clock: Callable[[], float], authenticate_user: Callable[[str, str], Any] | None = None,
+                 clock: Callable[[], float], sign_in: SignIn | None = None,
+                 reasons: ReasonList | None = None,
                  health: Callable[[], dict[str, Any]] = dict):
         self._agents = agents
         self._tracker = tracker
         self._acd = acd
         self._tokens = tokens
         self._clock = clock
-        self._authenticate_user = authenticate_user
+        self._sign_in = sign_in
+        self.reasons = reasons or ReasonList.from_mapping(None)
         self._health = health
         self._started = time.time()
 
@@ -69,39 +87,75 @@ class ControlPanel:
             rows.append(row)
         return sorted(rows, key=lambda r: (r["skill"], r["position"]))
 
+    def reason_list(self) -> list[dict[str, str]]:
+        """The not-ready reasons an agent may pick, with their labels, the default first."""
+        return [r.as_dict() for r in self.reasons.all()]
+
     # -- doing -----------------------------------------------------------------------------
     def agent_action(self, principal: Principal, agent_id: str, action: str,
                      body: dict[str, Any]) -> dict[str, Any]:
         if action not in ACTIONS:
-            raise APIError(404, "not-found", f"no agent action {action!r}")
+            raise ControlError("not-found", "not-found", f"no agent action {action!r}")
         agent = self._agents.find(agent_id)
         if agent is None:
-            raise APIError(404, "unknown-agent", f"no agent {agent_id!r}")
+            raise ControlError("not-found", "unknown-agent", f"no agent {agent_id!r}")
         if principal.role == "agent" and principal.agent_id != agent_id:
-            raise APIError(403, "forbidden", "agents may change only their own state")
+            raise ControlError("forbidden", "forbidden", "agents may change only their own state")
         if principal.role == "supervisor" and not principal.may_see_agent(agent_id, agent.team):
-            raise APIError(403, "forbidden", "not an agent of your teams")
+            raise ControlError("forbidden", "forbidden", "not an agent of your teams")
+        if action == "pause":
+            return self._set_state(agent_id, "not-ready", body.get("reason")).as_dict()
         try:
-            if action == "pause":
-                reason = str(body.get("reason") or "break")[:40]
-                agent = self._agents.pause(agent_id, reason)
-            else:
-                agent = getattr(self._agents, action)(agent_id)
+            agent = getattr(self._agents, action)(agent_id)
         except AgentError as exc:
-            raise APIError(409, exc.code, str(exc)) from None
+            raise ControlError("conflict", exc.code, str(exc)) from None
         return agent.as_dict()
 
-    def login(self, user: str, password: str):
-        """Deferred[dict] with a token, or None for a wrong user or password."""
-        if self._authenticate_user is None or not user or not password:
-            return None
+    def desktop_request(self, principal: Principal, kind: str, data: dict[str, Any]) -> dict:
+        """What an agent's own desktop may ask over the push socket: ready / not-ready."""
+        if kind != "state" or not principal.agent_id:
+            raise ControlError("invalid", "unsupported", f"{kind} is not handled here")
+        agent = self._set_state(principal.agent_id, data.get("state"), data.get("reason"))
+        return {"state": agent.state.value, "reason": agent.reason}
 
-        def issue(principal: Principal | None):
-            if principal is None:
-                return None
-            return {"token": self._tokens.issue(principal), "role": principal.role,
-                    "agent_id": principal.agent_id}
-        return defer.maybeDeferred(self._authenticate_user, user, password).addCallback(issue)
+    def _set_state(self, agent_id: str, wanted: Any, reason: Any):
+        if wanted == "not-ready":
+            code = self.reasons.default if reason in (None, "") else reason
+            if code not in self.reasons:
+                raise ControlError("invalid", "bad-reason", _bilingual(
+                    "未就绪原因不在配置的列表中", "not-ready reason is not one of the configured "
+                    "codes: " + ", ".join(r.code for r in self.reasons.all())))
+            change = lambda: self._agents.pause(agent_id, code)          # noqa: E731
+        elif wanted == "ready":
+            change = lambda: self._agents.unpause(agent_id)              # noqa: E731
+        else:
+            raise ControlError("invalid", "bad-state", f"unknown state {str(wanted)[:20]!r}")
+        try:
+            return change()
+        except AgentError as exc:
+            raise ControlError("conflict", exc.code, str(exc)) from None
+
+    def login(self, user: str, password: str, address: str | None = None):
+        """Deferred[dict] with a token, or None for a wrong user or password; raises
+        :class:`~cti.services.auth.LoginRefused` when this user or address must wait."""
+        if self._sign_in is None:
+            return None
+        return self._sign_in.login(user, password, address)
+
+    def logout(self, principal: Principal, token: str, *, leave_queue: bool = False) -> dict:
+        """End the session of ``token``; with ``leave_queue`` also log the agent out of the ACD
+        (an agent on a call cannot leave: the session still ends, the refusal is reported)."""
+        self._tokens.revoke(token)
+        result: dict[str, Any] = {"signed_out": True, "agent": None}
+        if leave_queue and principal.agent_id:
+            agent = self._agents.find(principal.agent_id)
+            try:
+                if agent is not None and agent.state is not AgentState.LOGGED_OUT:
+                    agent = self._agents.logout(principal.agent_id)
+                result["agent"] = agent.as_dict() if agent is not None else None
+            except AgentError as exc:
+                result["agent_error"] = {"code": exc.code, "message": str(exc)}
+        return result
 
     # -- helpers ---------------------------------------------------------------------------
     def _visible_calls(self, principal: Principal) -> list[Call]:
@@ -126,3 +180,7 @@ class ControlPanel:
             "tier": call.tier, "skill": call.skill, "agent_id": call.agent_id,
             "wait": round(call.wait_seconds(self._clock()), 1), "ivr_path": call.ivr_path,
         }
+
+
+def _bilingual(zh: str, en: str) -> str:
+    return f"{zh} · {en}"

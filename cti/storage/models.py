@@ -135,6 +135,21 @@ class SupervisedTeam(Base):
     team: Mapped[str] = mapped_column(String(40), primary_key=True)
 
 
+class UserSession(Base):
+    """A signed-in session: only a hash of its bearer token is kept, so this table cannot be
+    used to sign in; rows past ``expires_at`` are dead and removed when sessions are loaded."""
+
+    __tablename__ = "user_sessions"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    user_id: Mapped[int] = mapped_column(
+        ForeignKey("users.id", ondelete="CASCADE"), index=True
+    )
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime())
+    expires_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), index=True)
+
+
 class Contact(Base):
     """One row per call, keyed by the call id ctid gave it (`CTI_CALL_ID`)."""
 

@@ -11,13 +11,17 @@ split on `|` into at most five parts, the fifth keeping any rest. ctid writes th
 for the calls its own ACD handles, so every report tool built for Asterisk's queue_log works.
 
 `EVENT_FIELDS` lists the data of each event, in order (`None`: free-form). Building a line for
-an event not in the table, or with a `|` or newline inside a field, raises `QueueLogFormatError`.
+an event not in the table raises `QueueLogFormatError`. Text inside a field never breaks the
+line: `|` (the separator) becomes `/`, and newlines, escape codes and every other control
+character become a space, in every field, so a line is written (sanitised, with a warning in
+the log) rather than dropped, and nothing in the file can drive a terminal that displays it.
 `parse_line` reads a line back; it is sans-IO and accepts events it does not know.
 """
 from __future__ import annotations
 
 import datetime as dt
 import logging
+import re
 from pathlib import Path
 from typing import IO, Callable, Protocol
 
@@ -66,10 +70,20 @@ class QueueLogFormatError(ValueError):
     """A queue_log line that cannot be built or read."""
 
 
-def _check_field(name: str, value: str) -> str:
-    if "|" in value or "\n" in value or "\r" in value:
-        raise QueueLogFormatError(f"{name} {value!r} holds a separator")
-    return value
+# C0 and C1 control characters, DEL, and the Unicode line and paragraph separators.
+_CONTROL = re.compile("[\x00-\x1f\x7f-\x9f\u2028\u2029]")
+
+
+def clean_field(value: str) -> str:
+    """``value`` made safe for one queue_log field: no separator, no control characters."""
+    return _CONTROL.sub(" ", value.replace("|", "/"))
+
+
+def _clean(name: str, value: str) -> str:
+    cleaned = clean_field(value)
+    if cleaned != value:
+        log.warning("queue_log: %s %r sanitised to %r", name, value[:80], cleaned[:80])
+    return cleaned
 
 
 def build(
@@ -99,10 +113,9 @@ def build(
                 f"{event} takes {'|'.join(names) or 'no data'}; missing {missing}, unknown {extra}"
             )
         data = tuple("" if fields[n] is None else str(fields[n]) for n in names)
-    for name, value in (("callid", callid), ("queuename", queuename), ("agent", agent)):
-        _check_field(name, value)
-    for value in data:
-        _check_field(event, value)
+    callid, queuename, agent = (_clean(name, str(value)) for name, value in
+                                (("callid", callid), ("queuename", queuename), ("agent", agent)))
+    data = tuple(_clean(event, value) for value in data)
     return QueueLogLine(time, callid, queuename, agent, event, data)
 
 

@@ -1,8 +1,11 @@
 /* ctid agent desktop: sign in, follow the agent's state, show screen-pops as they arrive.
+ * A supervisor or admin who signs in gets the supervisor view instead: the agents of their
+ * teams and the calls waiting, from the same API, polled.
  *
  * Talks to ctid over two channels of the same host:
- *   - the HTTP API of the page's own origin: POST /api/login, GET /api/agents (the agent's state,
- *     polled), POST /api/agents/<id>/login|pause|unpause (used when the socket is down);
+ *   - the HTTP API of the page's own origin: POST /api/login and /api/logout, GET /api/reasons
+ *     (the not-ready reason codes), GET /api/agents (the agent's state, polled), GET /api/queue
+ *     (supervisors), POST /api/agents/<id>/login|pause|unpause (used when the socket is down);
  *   - the push WebSocket, whose port /web-config.json names: the first frame is auth, then the
  *     server pushes screen-pops and answers each request (ack / error, matched by id).
  * A lost socket is reopened with exponential backoff (1 s doubling to 30 s, with jitter), asking
@@ -32,7 +35,8 @@
   const SESSION_KEY = "ctid.session";
 
   const $ = (id) => document.getElementById(id);
-  let session = null;        // {token, agentId, user}
+  let session = null;        // {token, agentId, user, role}
+  let reasonLabels = {};     // code -> "中文 English"
   let agent = null;          // the agent as /api/agents shows it
   let pollTimer = null;
   let busy = false;          // a state change is on its way
@@ -221,7 +225,8 @@
     const el = $("agent-state");
     el.dataset.state = agent ? agent.state : "unknown";
     el.textContent = agent ? (STATE_LABELS[agent.state] || agent.state) : "—";
-    $("agent-reason").textContent = agent && agent.reason ? "(" + agent.reason + ")" : "";
+    $("agent-reason").textContent = agent && agent.reason
+      ? "(" + (reasonLabels[agent.reason] || agent.reason) + ")" : "";
     if (agent) $("agent-name").textContent = (agent.name || session.user) + " · " + agent.agent_id;
     updateButtons();
   }
@@ -342,11 +347,12 @@
     const user = $("user").value.trim();
     try {
       const result = await api("POST", "/api/login", {user, password: $("password").value});
-      if (!result.agent_id) throw new ApiError(403, "not-an-agent", "该用户不是坐席 · this user is not an agent");
-      session = {token: result.token, agentId: result.agent_id, user};
+      const watcher = result.role === "supervisor" || result.role === "admin";
+      if (!result.agent_id && !watcher) throw new ApiError(403, "not-an-agent", "该用户不是坐席 · this user is not an agent");
+      session = {token: result.token, agentId: result.agent_id, user, role: result.role};
       sessionStorage.setItem(SESSION_KEY, JSON.stringify(session));
       $("password").value = "";
-      startDesk();
+      start();
     } catch (e) {
       error.textContent = e.code === "bad-credentials"
         ? "用户名或密码错误 · Wrong user or password" : e.message;
@@ -356,10 +362,38 @@
     }
   }
 
+  function start() {
+    if (session.role === "supervisor" || session.role === "admin") startBoard();
+    else startDesk();
+  }
+
+  async function loadReasons() {
+    try {
+      const list = await api("GET", "/api/reasons");
+      const select = $("reason");
+      select.replaceChildren();
+      reasonLabels = {};
+      for (const r of list || []) {
+        reasonLabels[r.code] = r.zh + " " + r.en;
+        const option = document.createElement("option");
+        option.value = r.code;
+        option.textContent = r.zh + " " + r.en;
+        select.appendChild(option);
+      }
+      if (agent) renderAgent(agent);
+    } catch (e) {
+      if (e.status === 401) signOut("会话已失效，请重新登录 · Session expired, please sign in again");
+    }
+  }
+
   function startDesk() {
     show($("login"), false);
+    show($("board"), false);
     show($("desk"), true);
     show($("who"), true);
+    show($("leave-label"), true);
+    $("brand-sub").textContent = "坐席工作台 · Agent desktop";
+    loadReasons();
     $("agent-name").textContent = session.user + " · " + session.agentId;
     clearPops();
     renderAgent(null);
@@ -369,12 +403,81 @@
     push.start();
   }
 
+  // -- supervisor view ---------------------------------------------------------------------
+  function startBoard() {
+    show($("login"), false);
+    show($("desk"), false);
+    show($("board"), true);
+    show($("who"), true);
+    show($("leave-label"), false);
+    $("brand-sub").textContent = "班长视图 · Supervisor view";
+    $("agent-name").textContent = session.user + " · " + (session.role === "admin" ? "管理员 Admin" : "班长 Supervisor");
+    $("conn").dataset.state = "offline";
+    $("conn").textContent = "轮询 Polling";
+    loadReasons();
+    refreshBoard();
+    clearInterval(pollTimer);
+    pollTimer = setInterval(refreshBoard, POLL_MS);
+  }
+
+  function fillTable(table, empty, rows) {
+    const tbody = table.tBodies[0];
+    tbody.replaceChildren();
+    for (const cells of rows) {
+      const row = tbody.insertRow();
+      for (const text of cells) row.insertCell().textContent = text;
+    }
+    show(table, rows.length > 0);
+    show(empty, rows.length === 0);
+  }
+
+  async function refreshBoard() {
+    if (!session) return;
+    try {
+      const [agents, queue] = await Promise.all([api("GET", "/api/agents"), api("GET", "/api/queue")]);
+      const counts = {};
+      for (const a of agents) counts[a.state] = (counts[a.state] || 0) + 1;
+      $("board-counts").textContent = Object.entries(counts)
+        .map(([state, n]) => (STATE_LABELS[state] || state) + " " + n).join(" · ");
+      fillTable($("board-agents"), $("board-agents-empty"), agents.map((a) => [
+        a.agent_id, a.name || "—", a.team || "—", STATE_LABELS[a.state] || a.state,
+        a.reason ? (reasonLabels[a.reason] || a.reason) : "—", a.call_id || "—"]));
+      $("queue-count").textContent = queue.length ? String(queue.length) : "";
+      fillTable($("board-queue"), $("board-queue-empty"), queue.map((c) => [
+        String(c.position || "—"), c.caller || "—", c.tier || "—", c.skill || "—",
+        Number(c.wait).toFixed(0) + " 秒 s"]));
+      $("board-notice").textContent = "";
+      show($("board-notice"), false);
+    } catch (e) {
+      if (e.status === 401) { signOut("会话已失效，请重新登录 · Session expired, please sign in again"); return; }
+      $("board-notice").textContent = e.message;
+      show($("board-notice"), true);
+    }
+  }
+
+  // Sign out asked for by the person: the server ends the session (and, if ticked, logs the
+  // agent out of the queue) before the page forgets it.
+  async function signOutAsked() {
+    const token = session && session.token;
+    const leave = Boolean(session && session.agentId) && $("leave-queue").checked;
+    $("btn-sign-out").disabled = true;
+    try {
+      if (token) await api("POST", "/api/logout", {leave_queue: leave});
+    } catch (e) {
+      // The token may be dead already; the page signs out either way.
+    } finally {
+      $("btn-sign-out").disabled = false;
+    }
+    signOut("");
+  }
+
   function signOut(message) {
     push.stop();
     clearInterval(pollTimer);
     session = null;
     agent = null;
     sessionStorage.removeItem(SESSION_KEY);
+    show($("board"), false);
     show($("desk"), false);
     show($("who"), false);
     show($("login"), true);
@@ -387,9 +490,9 @@
   function restoreSession() {
     try {
       const saved = JSON.parse(sessionStorage.getItem(SESSION_KEY) || "null");
-      if (saved && saved.token && saved.agentId) {
+      if (saved && saved.token && (saved.agentId || saved.role === "supervisor" || saved.role === "admin")) {
         session = saved;
-        startDesk();
+        start();
       }
     } catch (e) {
       sessionStorage.removeItem(SESSION_KEY);
@@ -400,7 +503,7 @@
     $("login-form").addEventListener("submit", signIn);
     $("btn-ready").addEventListener("click", () => changeState("ready"));
     $("btn-not-ready").addEventListener("click", () => changeState("not-ready"));
-    $("btn-sign-out").addEventListener("click", () => signOut(""));
+    $("btn-sign-out").addEventListener("click", signOutAsked);
     restoreSession();
   });
 })();

@@ -42,9 +42,10 @@ PASSWORD = "demo"
 ADMIN_TOKEN = "browser-test-admin-token"
 AMI_SECRET = "browser-test-secret"
 
-# Who is in the seeded database: two agents on two seats, and one known VIP customer.
+# Who is in the seeded database: two agents on two seats, a supervisor, one known VIP customer.
 AGENTS = {"1001": ("6001", "vip", "blue"), "1002": ("6002", "general", "red")}
 VIP_CUSTOMER = ("王小明", "13912345678", "gold")
+SUPERVISOR = "sup-blue"           # a supervisor of team blue (agent 1001), with no agent of their own
 
 
 def reactor():
@@ -130,6 +131,7 @@ def _seed(session) -> None:
         add_agent(session, number, f"Agent {number}", f"PJSIP/{seat}", PASSWORD, group=group, team=team)
         set_skill(session, number, "general", 8)
         add_user(session, f"agent{number}", PASSWORD, "agent", agent_number=number)
+    add_user(session, SUPERVISOR, PASSWORD, "supervisor", teams=("blue",))
     name, phone, tier = VIP_CUSTOMER
     add_customer(session, name, [phone], tier=tier, language="zh")
 

@@ -134,7 +134,7 @@ async def test_not_ready_and_ready_buttons_change_the_state_in_ctid(browser, cti
     await desk.page.select_option("#reason", "meeting")
     await desk.page.click("#btn-not-ready")
     await expect(state).to_have_attribute("data-state", "not-ready")
-    await expect(desk.page.locator("#agent-reason")).to_have_text("(meeting)")
+    await expect(desk.page.locator("#agent-reason")).to_have_text("(会议 Meeting)")
     seen = await agent_in_ctid(ctid, desk, "1002")
     assert (seen["state"], seen["reason"]) == ("not-ready", "meeting")
 

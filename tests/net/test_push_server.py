@@ -5,9 +5,10 @@ import json
 import pytest
 import pytest_twisted
 from autobahn.twisted.websocket import WebSocketClientFactory, WebSocketClientProtocol
-from twisted.internet import defer, reactor
+from twisted.internet import defer, reactor, task
+from twisted.internet.protocol import ClientCreator, Protocol
 
-from cti.net.push_server import PushHub, make_factory
+from cti.net.push_server import MAX_BAD_FRAMES, PushHub, make_factory
 from cti.protocol.push import FrameError
 from cti.services.auth import Principal, TokenStore
 
@@ -46,7 +47,7 @@ async def next_frame(factory, count=1):
     while len(factory.frames) < count:
         d = defer.Deferred()
         factory.waiters.append(d)
-        await d
+        await d.addTimeout(5, reactor)              # a test that fails must not hang
     return factory.frames[count - 1]
 
 
@@ -152,3 +153,55 @@ async def test_session_ends_when_its_token_is_revoked_or_expires(server):
     send(busy, type="state", id="s", data={"state": "ready"})
     assert await f_busy.closed.addTimeout(5, reactor) == 4003
     assert [f["type"] for f in f_busy.frames] == ["ack", "error"]   # the request was not run
+
+
+@pytest_twisted.ensureDeferred
+async def test_json_nested_too_deeply_before_auth_closes_the_connection(server):
+    hub, port = server
+    proto, factory = await connect(port)
+    proto.sendMessage(b"[" * 15000)
+    err = await next_frame(factory)
+    assert err["type"] == "error" and err["data"]["code"] == "bad-json"
+    assert await factory.closed.addTimeout(5, reactor) == 4002
+
+
+@pytest_twisted.ensureDeferred
+async def test_refusals_do_not_count_toward_closing_but_violations_do(server):
+    hub, port = server
+    proto, factory = await connect(port)
+    send(proto, type="auth", id="a", data={"token": "tok-a1"})
+    await next_frame(factory)
+    for n in range(MAX_BAD_FRAMES * 2):               # "cannot pause now", again and again
+        send(proto, type="state", id=f"s{n}", data={"state": "bad"})
+        assert (await next_frame(factory, n + 2))["data"]["code"] == "illegal-state"
+    send(proto, type="state", id="ok", data={"state": "ready"})
+    assert (await next_frame(factory, MAX_BAD_FRAMES * 2 + 2))["type"] == "ack"
+    assert hub.agent_connected("1001")
+    for _ in range(MAX_BAD_FRAMES):                   # frames that are not requests at all
+        proto.sendMessage(b"[" * 15000)
+    assert await factory.closed.addTimeout(5, reactor) == 4002
+
+
+@pytest_twisted.ensureDeferred
+async def test_a_client_that_never_finishes_the_handshake_is_dropped():
+    hub = PushHub(lambda token: None, reactor, auth_timeout=0.5, handshake_timeout=0.5)
+    port = reactor.listenTCP(0, make_factory(hub), interface="127.0.0.1")
+    closed = defer.Deferred()
+
+    class Loris(Protocol):
+        def connectionMade(self):
+            self.transport.write(b"GET /push HTTP/1.1\r\nHost: x\r\n")
+            self.drip = task.LoopingCall(self.transport.write, b"X-a: b\r\n")
+            self.drip.start(0.1)
+
+        def connectionLost(self, reason):
+            self.drip.stop()
+            closed.callback(reactor.seconds())
+
+    started = reactor.seconds()
+    await ClientCreator(reactor, Loris).connectTCP("127.0.0.1", port.getHost().port)
+    try:
+        ended = await closed.addTimeout(5, reactor)
+    finally:
+        await port.stopListening()
+    assert ended - started < 2.0

@@ -45,6 +45,9 @@ def assert_refused(proc, *words):
     ("log.level=LOUD", ["log.level", "LOUD"]),
     ("acd.ring_timeout=20", ["acd.ring_timeout", "CTI_RING_TIMEOUT"]),
     ("fastagi.allowed_hosts=no-such-host.invalid", ["fastagi.allowed_hosts", "no-such-host"]),
+    ("acd.not_ready_reasons={'Lunch!': {zh: x, en: x}}", ["acd.not_ready_reasons", "Lunch!"]),
+    ("api.login_max_failures=0", ["api.login_max_failures"]),
+    ("api.request_timeout=0", ["api.request_timeout"]),
     ("acd.unqueued_check_seconds=-1", ["acd.unqueued_check_seconds"]),
     ("database.threads=0", ["database.threads"]),
 ])
