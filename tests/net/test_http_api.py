@@ -318,3 +318,21 @@ async def test_a_connection_that_says_nothing_is_closed_quietly():
                                                      read_for=3)
     await port.stopListening()
     assert answer == b"" and seconds < 2
+
+
+@pytest_twisted.ensureDeferred
+async def test_a_percent_encoded_agent_id_reaches_the_panel_decoded():
+    """ctictl sends an agent id as one encoded path segment ("10 01" as 10%2001): twisted.web
+    splits the path before it decodes each segment, so an encoded "/" cannot change the route
+    and the panel gets the id as typed."""
+    panel = Panel()
+    port = listen(panel)
+    answers = []
+    for path in (b"/api/agents/10%2001/pause", b"/api/agents/a%2Fb/pause"):
+        body = b'{"reason": "break"}'
+        request = (b"POST " + path + b" HTTP/1.1\r\nHost: x\r\nconnection: close\r\n"
+                   b"authorization: Bearer tok\r\ncontent-length: %d\r\n\r\n%s" % (len(body), body))
+        answer, _, _ = await threads.deferToThread(exchange, port.getHost().port, [request])
+        answers.append(status_and_body(answer))
+    await port.stopListening()
+    assert answers == [(200, {"agent_id": "10 01"}), (200, {"agent_id": "a/b"})]
