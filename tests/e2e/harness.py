@@ -109,11 +109,16 @@ class World:
             (reactor.seconds(), request.name, request.as_dict()))
         self.ami_port = reactor.listenTCP(ports["ami"], self.ami_server, interface="127.0.0.1")
         self.desktops: list = []
+        self.arrivals: dict[str, float] = {}      # caller channel -> its last CTI_ARRIVAL
 
     # -- the PBX side --------------------------------------------------------------------------
     def _pbx_event(self, msg) -> None:
         if msg.name == "VarSet" and msg.get("Variable") == "MIXMONITOR_FILENAME":
             self.recording_files.append(msg["Value"])
+        if msg.name == "VarSet" and msg.get("Variable") == "CTI_ARRIVAL":
+            # kept from the stream itself: this listener hears events a few ms late (the
+            # simulator interleaves channels), when the channel may already be gone
+            self.arrivals[msg.get("Channel", "")] = float(msg.get("Value") or 0)
         if msg.name == "Hangup":
             self.hangups.setdefault(msg.get("Linkedid"), []).append(msg.get("Channel"))
         if msg.name in ("Newexten", "Hangup", "AGIExecEnd", "UserEvent") and msg.get("Channel", "").startswith("PJSIP/trunk"):
@@ -121,8 +126,7 @@ class World:
                 (round(reactor.seconds(), 2), msg.name, msg.get("Context"), msg.get("Priority"),
                  msg.get("Application"), msg.get("ResultCode")))
         if msg.name == "DialEnd" and msg.get("DialStatus") == "ANSWER" and msg.get("Channel"):
-            chan = self.pbx.find_channel(msg["Channel"])
-            arrival = float(chan.variables.get("CTI_ARRIVAL", "0") or 0) if chan else 0.0
+            arrival = self.arrivals.get(msg["Channel"], 0.0)
             seat = msg.get("DestChannel", "").split("/", 1)[-1].split("-", 1)[0]
             self.answered[msg["Channel"]] = Answered(reactor.seconds(), seat, arrival)
 

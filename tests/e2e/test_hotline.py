@@ -58,6 +58,12 @@ async def test_hotline_survives_disconnect_restart_and_outage(tmp_path, database
             first.agents.login(agent.agent_id)
         await run_traffic(world, postgres_cluster)
         daemon = world.daemons[-1]
+        # The last Hangups reach ctid a little after the simulator ended the channels (the
+        # events are interleaved, then cross the AMI socket): wait until ctid has let go of
+        # every call, then until its records are in the database.
+        deadline = reactor.seconds() + 10.0
+        while daemon.tracker.calls() and reactor.seconds() < deadline:
+            await sleep(0.1)
         await daemon.outbox.drained()
         await check(world, daemon, tmp_path)
     finally:
