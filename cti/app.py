@@ -191,7 +191,8 @@ def build(config: dict[str, Any], reactor) -> Daemon:
                          sign_in=sign_in,
                          reasons=reasons,
                          health=lambda: {"ami": ami.state.value, "db_backlog": outbox.backlog,
-                                         "resyncs": resync.runs})
+                                         "resyncs": resync.runs},
+                         signed_out=hub.recheck_sessions)
     hub.on_frame = lambda principal, frame: panel.desktop_request(principal, frame.type,
                                                                   frame.data)
     site = make_site(panel, authenticate_token,

@@ -188,6 +188,20 @@ class PushHub:
         if agent_id and agent_id not in self._by_agent:
             self._presence(agent_id, False)
 
+    def recheck_sessions(self) -> int:
+        """Check every signed-in connection's token now (a sign-out revoked one): those no
+        longer valid are told and closed at once, not at their next periodic check. Returns
+        how many were closed."""
+        conns = set(self._admins)
+        for index in (self._by_agent, self._by_team):
+            for members in index.values():
+                conns |= members
+        closed = 0
+        for conn in conns:
+            if conn.principal is not None and not conn._token_still_valid():
+                closed += 1
+        return closed
+
     def _presence(self, agent_id: str, online: bool) -> None:
         if self.on_presence is not None:
             try:

@@ -12,6 +12,7 @@ own status codes and frames.
 """
 from __future__ import annotations
 
+import logging
 import time
 
 from typing import Any, Callable
@@ -25,6 +26,8 @@ from cti.domain.reasons import ReasonList
 from cti.services.agents import AgentError, AgentService
 from cti.services.auth import SignIn, TokenStore
 from cti.services.calls import Call, CallTracker
+
+log = logging.getLogger(__name__)
 
 ACTIONS = ("login", "logout", "pause", "unpause")
 KINDS = ("not-found", "forbidden", "invalid", "conflict")
@@ -43,7 +46,8 @@ class ControlPanel:
     def __init__(self, *, agents: AgentService, tracker: CallTracker, acd, tokens: TokenStore,
                  clock: Callable[[], float], sign_in: SignIn | None = None,
                  reasons: ReasonList | None = None,
-                 health: Callable[[], dict[str, Any]] = dict):
+                 health: Callable[[], dict[str, Any]] = dict,
+                 signed_out: Callable[[], Any] | None = None):
         self._agents = agents
         self._tracker = tracker
         self._acd = acd
@@ -52,6 +56,7 @@ class ControlPanel:
         self._sign_in = sign_in
         self.reasons = reasons or ReasonList.from_mapping(None)
         self._health = health
+        self._signed_out = signed_out     # after a sign-out: end the token's live connections
         self._started = time.time()
 
     # -- reading ---------------------------------------------------------------------------
@@ -146,6 +151,11 @@ class ControlPanel:
         """End the session of ``token``; with ``leave_queue`` also log the agent out of the ACD
         (an agent on a call cannot leave: the session still ends, the refusal is reported)."""
         self._tokens.revoke(token)
+        if self._signed_out is not None:
+            try:
+                self._signed_out()
+            except Exception:
+                log.exception("sign-out of %s: closing its connections failed", principal.user)
         result: dict[str, Any] = {"signed_out": True, "agent": None}
         if leave_queue and principal.agent_id:
             agent = self._agents.find(principal.agent_id)

@@ -205,3 +205,26 @@ async def test_a_client_that_never_finishes_the_handshake_is_dropped():
     finally:
         await port.stopListening()
     assert ended - started < 2.0
+
+
+@pytest_twisted.ensureDeferred
+async def test_a_revoked_token_closes_its_desktop_at_once_not_at_the_next_check():
+    """After a sign-out the hub's recheck closes that token's connection straight away; the
+    other desktop stays (the periodic check is an hour away here, so only the recheck can)."""
+    tokens = dict(TOKENS)
+    hub = PushHub(tokens.get, reactor, auth_timeout=0.5, recheck_interval=3600)
+    port = reactor.listenTCP(0, make_factory(hub), interface="127.0.0.1")
+    try:
+        a1, f1 = await connect(port.getHost().port)
+        a2, f2 = await connect(port.getHost().port)
+        for proto, factory, tok in ((a1, f1, "tok-a1"), (a2, f2, "tok-a2")):
+            send(proto, type="auth", id="a", data={"token": tok})
+            assert (await next_frame(factory))["type"] == "ack"
+        del tokens["tok-a1"]                        # the sign-out revoked it
+        assert hub.recheck_sessions() == 1
+        assert (await next_frame(f1, 2))["data"]["code"] == "session-expired"
+        assert await f1.closed.addTimeout(5, reactor) == 4003
+        assert hub.agent_connected("1002") and not f2.closed.called
+        a2.sendClose()
+    finally:
+        await port.stopListening()
