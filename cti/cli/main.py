@@ -167,7 +167,9 @@ def build_parser() -> argparse.ArgumentParser:
         p = agent_sub.add_parser(action, parents=[as_json])
         p.add_argument("agent_id")
         if action == "pause":
-            p.add_argument("--reason", default="break")
+            p.add_argument("--reason", default=None,
+                           help="a not-ready reason code configured in ctid "
+                                "(default: the first of its list)")
     staffing.add_parser(sub)
     return parser
 
@@ -197,7 +199,7 @@ def _run(argv: Sequence[str] | None) -> int:
         return 2
     try:
         if args.command == "agent":
-            body = {"reason": args.reason} if args.action == "pause" else {}
+            body = {"reason": args.reason} if args.action == "pause" and args.reason else {}
             agent = urllib.parse.quote(args.agent_id, safe="")    # one path segment, always
             result = client.call("POST", f"/api/agents/{agent}/{args.action}", body)
             print(as_json(result) if args.json else

@@ -22,7 +22,8 @@ async def daemon(tmp_path):
     config = cfg.load(environ={}, overrides=[
         f"database.url=sqlite:///{tmp_path}/ctid.sqlite", f"database.spill_file={tmp_path}/outbox.jsonl",
         f"queue_log.file={tmp_path}/queue_log", f"ami.port={free_port()}", "ami.secret=x",
-        "fastagi.port=0", "web.port=0", f"api.port={free_port()}"])
+        "fastagi.port=0", "web.port=0", f"api.port={free_port()}",
+        "acd.not_ready_reasons={lunch: {zh: 午餐, en: Lunch}, meeting: {zh: 会议, en: Meeting}}"])
     db = app.open_database(config, reactor)
 
     def seed(session):
@@ -71,6 +72,9 @@ async def test_agent_actions_and_refusals(daemon, capsys):
     assert daemon.agents.get("1001").reason == "lunch"
     code, _, err = (await run(daemon, capsys, "agent", "pause", "1002"))
     assert code == 1 and "illegal-state" in err                  # 1002 is logged out
+    assert (await run(daemon, capsys, "agent", "unpause", "1001"))[0] == 0
+    code, out, _ = (await run(daemon, capsys, "agent", "pause", "1001"))  # no --reason: the
+    assert (code, out) == (0, "agent 1001: not-ready (lunch)\n")       # centre's first code
     code, _, err = (await run(daemon, capsys, "agent", "pause", "9999"))
     assert code == 1 and "unknown-agent" in err
 
