@@ -107,6 +107,7 @@ def build(config: dict[str, Any], reactor) -> Daemon:
         return checks.call(run_in_session, db.sessions, work, *args)
     tokens = TokenStore(clock, lifetime=config["api"]["session_hours"] * 3600,
                         sessions=DatabaseSessions(run_for_sign_in))
+    checks.before_stop = tokens.settled  # a sign-out's delete is written before its pool stops
     hub = PushHub(tokens.authenticate, reactor)
     gate = DesktopGate(hub.agent_connected) if config["acd"]["require_desktop"] else None
     agents = AgentService(

@@ -65,6 +65,10 @@ class TokenStore:
         self._lifetime = lifetime
         self._sessions = sessions
         self._tokens: dict[str, tuple[Principal, float]] = {}      # token hash -> ...
+        # Session writes run one at a time, in the order they were asked for: the store's
+        # threads could otherwise run a sign-out's delete before the save of the same
+        # session, and the signed-out session would come back at the next start.
+        self._writes = defer.DeferredLock()
 
     def issue(self, principal: Principal) -> str:
         now = self._clock()
@@ -74,7 +78,7 @@ class TokenStore:
         hashed, expires = token_hash(token), now + self._lifetime
         self._tokens[hashed] = (principal, expires)
         if self._sessions is not None:
-            self._persist(self._sessions.save(hashed, principal.user, expires), "kept")
+            self._persist("kept", self._sessions.save, hashed, principal.user, expires)
         return token
 
     def restore(self, hashed: str, principal: Principal, expires: float) -> None:
@@ -100,11 +104,15 @@ class TokenStore:
         hashed = token_hash(token) if isinstance(token, str) else ""
         known = self._tokens.pop(hashed, None) is not None
         if known and self._sessions is not None:
-            self._persist(self._sessions.delete(hashed), "deleted")
+            self._persist("deleted", self._sessions.delete, hashed)
         return known
 
-    @staticmethod
-    def _persist(d: defer.Deferred, what: str) -> None:
+    def settled(self) -> defer.Deferred:
+        """Fires once every session write asked for so far is done (a failed one is logged)."""
+        return self._writes.acquire().addCallback(lambda lock: lock.release())
+
+    def _persist(self, what: str, write: Callable[..., defer.Deferred], *args: Any) -> None:
+        d = self._writes.run(write, *args)
         d.addErrback(lambda f: log.error("session not %s in the database: %s", what,
                                          f.getErrorMessage()))
 
@@ -195,6 +203,8 @@ class PasswordChecks(Service):
         self.max_pending = max_pending
         self.pending = 0
         self._dummy: str | None = None       # made on the pool: start-up is not held up
+        self.before_stop: Callable[[], defer.Deferred] | None = None
+        self.stop_timeout = 5.0
         self._pool = ThreadPool(minthreads=0, maxthreads=threads, name="ctid-passwords")
         self._pool.threadFactory = functools.partial(threading.Thread, daemon=True)
 
@@ -208,9 +218,19 @@ class PasswordChecks(Service):
             self._dummy = hash_password(secrets.token_hex(16))
         return self._dummy
 
-    def stopService(self) -> None:
+    def stopService(self) -> defer.Deferred | None:
+        """Stops the pool once ``before_stop`` (if set) has fired: the sign-in's pending
+        writes, e.g. the delete of a session just signed out, are not cut off by a stop."""
         super().stopService()
-        self._pool.stop()
+        if self.before_stop is None:
+            self._pool.stop()
+            return None
+        d = defer.maybeDeferred(self.before_stop)
+        d.addTimeout(self.stop_timeout, self._reactor)     # a database that hangs holds no stop
+        d.addErrback(lambda f: log.error("sign-in work not finished at stop: %s",
+                                         f.getErrorMessage()))
+        d.addCallback(lambda _: self._pool.stop())
+        return d
 
     def call(self, work: Callable[..., Any], *args: Any) -> defer.Deferred:
         """Run ``work(*args)`` on this pool (blocking work of the sign-in, e.g. its queries)."""

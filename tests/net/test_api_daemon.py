@@ -122,10 +122,13 @@ async def test_sessions_survive_a_restart_and_a_sign_out_survives_it_too(seeded)
             tokens.append(signed_in["token"])
         kept, ended = tokens
         assert (await first.call(b"POST", b"/api/logout", {}, token=ended))[0] == 200
-        await _sleep(0.2)                              # the session rows are written
-        rows = first.daemon.db.run_blocking(
-            lambda s: [r[0] for r in s.execute(__import__("sqlalchemy").text(
-                "SELECT token_hash FROM user_sessions"))])
+        for _ in range(100):                           # the session rows are written
+            rows = first.daemon.db.run_blocking(
+                lambda s: [r[0] for r in s.execute(__import__("sqlalchemy").text(
+                    "SELECT token_hash FROM user_sessions"))])
+            if len(rows) == 1:
+                break
+            await _sleep(0.05)
         assert len(rows) == 1 and kept not in rows[0] and len(rows[0]) == 64   # a hash only
     finally:
         await first.stop()
@@ -163,3 +166,22 @@ def test_a_bad_reason_code_in_the_config_is_a_config_error_before_anything_start
     with pytest.raises(cfg.ConfigError, match="acd.not_ready_reasons"):
         app.build(config, reactor)
     assert not (tmp_path / "ctid.sqlite").exists()
+
+
+@pytest_twisted.ensureDeferred
+async def test_a_sign_out_just_before_a_stop_stays_signed_out_after_the_restart(seeded):
+    first = Ctid(seeded)
+    try:
+        code, signed_in = await first.call(b"POST", b"/api/login",
+                                           {"user": "agent1001", "password": "pw-1001"})
+        assert code == 200
+        token = signed_in["token"]
+        assert (await first.call(b"POST", b"/api/logout", {}, token=token))[0] == 200
+    finally:
+        await first.stop()                             # at once: the delete may be under way
+
+    second = Ctid(seeded)
+    try:
+        assert (await second.call(b"GET", b"/api/agents", token=token))[0] == 401
+    finally:
+        await second.stop()
