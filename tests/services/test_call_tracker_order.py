@@ -63,7 +63,8 @@ class QueueLog:
         self.lines.append(event)
 
 
-def connected_call():
+def ringing_call():
+    """A call queued, offered to agent 6001 and ringing its leg; the clock is ``now[0]``."""
     now = [1000.0]
     tracker = CallTracker(lambda: now[0])
     qlog = QueueLog()
@@ -72,6 +73,11 @@ def connected_call():
     tracker.handle(ev("UserEvent", CALLER, UserEvent="CTIWait"))
     tracker.offered("cti-1", "6001")
     tracker.handle(ev("DialBegin", CALLER, DestChannel=AGENT_LEG))
+    return now, tracker, call, qlog
+
+
+def connected_call():
+    _, tracker, call, qlog = ringing_call()
     tracker.handle(ev("DialEnd", CALLER, DestChannel=AGENT_LEG, DialStatus="ANSWER"))
     assert call.state is CallState.CONNECTED
     return tracker, call, qlog
@@ -111,14 +117,7 @@ def test_a_hangup_request_on_the_agent_leg_alone_does_not_end_the_call() -> None
 def test_an_answer_lost_with_the_link_is_read_from_the_callers_bridge_events() -> None:
     """The AMI link came back while the caller talked: its DialEnd ANSWER was lost, the first
     events ctid sees are the caller's HangupRequest and BridgeLeave. It was answered."""
-    now = [1000.0]
-    tracker = CallTracker(lambda: now[0])
-    qlog = QueueLog()
-    tracker.subscribe(CallRecords(lambda record: None, qlog, lambda call_id: 1, lambda: now[0]))
-    call = tracker.register(Call("cti-1", CALLER, "1.1", "1.1", "13800000001"))
-    tracker.handle(ev("UserEvent", CALLER, UserEvent="CTIWait"))
-    tracker.offered("cti-1", "6001")
-    tracker.handle(ev("DialBegin", CALLER, DestChannel=AGENT_LEG))
+    now, tracker, call, qlog = ringing_call()
     now[0] += 5
     caller, _ = caller_ends()
     for msg in caller:

@@ -3,7 +3,6 @@ the agents' presence and the queue_log. The PBX kept the callers; ctid must neit
 entry into the queue twice nor cut short the wrap-up it interrupted."""
 from pathlib import Path
 
-from twisted.internet import defer
 from twisted.internet.task import Clock
 
 from cti.domain.agent_state import AgentState
@@ -18,19 +17,9 @@ from cti.services.records import CallRecords
 from cti.services.resync import ChannelView, Resync
 from cti.storage.queue_log import QueueLogWriter, parse_line
 
+from tests.services.test_resync import Connector
+
 WRAP_UP = 10.0
-
-
-class Connector:
-    def __init__(self):
-        self.moved = []
-
-    def ready(self):
-        return True
-
-    def connect(self, call, agent):
-        self.moved.append((call.call_id, agent.agent_id))
-        return defer.succeed(None)
 
 
 class Run:
