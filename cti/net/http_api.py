@@ -247,6 +247,8 @@ class GuardedChannel(http.HTTPChannel):
 
     def allContentReceived(self) -> None:
         self._stop_deadline()
+        if self.refused:        # the body passed the limit in the read that also ended it
+            return
         super().allContentReceived()
 
     def requestDone(self, request) -> None:

@@ -336,3 +336,23 @@ async def test_a_percent_encoded_agent_id_reaches_the_panel_decoded():
         answers.append(status_and_body(answer))
     await port.stopListening()
     assert answers == [(200, {"agent_id": "10 01"}), (200, {"agent_id": "a/b"})]
+
+
+@pytest_twisted.ensureDeferred
+async def test_a_body_that_passes_the_limit_and_ends_in_one_read_is_never_acted_on():
+    """A chunked body whose last chunk crosses the limit and whose terminator comes in the
+    same read: the client gets 413 and the route never runs on what was buffered."""
+    panel = Panel()
+    port = listen(panel)
+    body = b'{"reason": "lunch"}' + b" " * 70000
+    request = (b"POST /api/agents/1001/pause HTTP/1.1\r\nHost: x\r\nconnection: close\r\n"
+               b"authorization: Bearer tok\r\ntransfer-encoding: chunked\r\n\r\n"
+               b"%x\r\n%s\r\n0\r\n\r\n" % (len(body), body))
+    try:
+        answer, _, _ = await threads.deferToThread(exchange, port.getHost().port, [request])
+        await task.deferLater(reactor, 0.2, lambda: None)
+    finally:
+        await port.stopListening()
+    status, _ = status_and_body(answer)
+    assert status == 413
+    assert not any(c.startswith("pause") for c in panel.calls)
