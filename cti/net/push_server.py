@@ -198,7 +198,8 @@ class PushHub:
                 conns |= members
         closed = 0
         for conn in conns:
-            if conn.principal is not None and not conn._token_still_valid():
+            if (conn.principal is not None and conn.state == conn.STATE_OPEN
+                    and not conn._token_still_valid()):
                 closed += 1
         return closed
 

@@ -148,7 +148,7 @@ class LoginThrottle:
     def check(self, user: str, address: str | None) -> None:
         """Raise :class:`LoginRefused` if this user or address must wait."""
         now = self._clock()
-        failures, until = self._users.get(user, (0, 0.0))
+        _, until = self._users.get(user, (0, 0.0))
         if until > now:
             wait = until - now
             raise LoginRefused("locked", _bilingual(
