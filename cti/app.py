@@ -17,14 +17,13 @@ from typing import Any
 from twisted.application import internet, service
 from twisted.internet import defer
 
-from cti.config import ConfigError
 from cti.domain.ivr import DEFAULT_MENU, IVRPlan
 from cti.domain.principal import Principal
 from cti.domain.reasons import ReasonList
 from cti.domain.routing import make_router
 from cti.domain.routing.config import RoutingConfig
 from cti.net.ami_client import AMIClient
-from cti.config import ConfigError
+from cti.config import ConfigError, data_directory
 from cti.net.fastagi import FastAGIFactory, resolve_hosts
 from cti.net.http_api import make_site
 from cti.net.push_server import PushHub, make_factory
@@ -51,6 +50,7 @@ from cti.storage.unit_of_work import Database, run_in_session
 
 log = logging.getLogger(__name__)
 
+TOKEN_FILE = "ctid-api-token"    # the admin token ctid writes in its data directory
 MARKER_TIDY_SECONDS = 600.0      # clear the AstDB answered-call markers (see Resync.tidy)
 
 
@@ -78,12 +78,9 @@ class Daemon:
 
 
 def build(config: dict[str, Any], reactor) -> Daemon:
-    try:
-        reasons = ReasonList.from_mapping(config["acd"]["not_ready_reasons"])
-    except ValueError as exc:
-        raise ConfigError(f"acd.not_ready_reasons: {exc}") from None
+    reasons = ReasonList.from_mapping(config["acd"]["not_ready_reasons"])   # checked by load()
     top = service.MultiService()
-    var = Path(config["database"]["spill_file"]).parent
+    var = data_directory(config)
     var.mkdir(parents=True, exist_ok=True)
 
     # -- storage ---------------------------------------------------------------------------
@@ -252,7 +249,7 @@ def _admin_token(config: dict, var: Path) -> str:
     if token:
         return token
     token = new_token(24)
-    path = var / "ctid-api-token"
+    path = var / TOKEN_FILE
     fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
     with os.fdopen(fd, "w") as out:
         out.write(token + "\n")

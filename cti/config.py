@@ -176,6 +176,12 @@ def validate(config: Mapping[str, Any]) -> None:
             raise ConfigError("'fastagi.allowed_hosts' has an empty entry")
 
 
+def data_directory(config: Mapping[str, Any]) -> Path:
+    """Where ctid keeps its own files (token, journal, presence, outbox, lock): the directory
+    of ``database.spill_file``."""
+    return Path(config["database"]["spill_file"]).parent
+
+
 def redacted(config: Mapping[str, Any]) -> dict[str, Any]:
     """A copy safe to log or show: secrets replaced by ``***``."""
     out = copy.deepcopy(dict(config))

@@ -19,6 +19,7 @@ from twisted.application import internet, service
 
 from cti import app
 from cti.cli.main import DEFAULT_TOKEN_FILE, DEFAULT_URL
+from cti.config import data_directory
 from cti.domain import channel_vars as V
 from cti.pbxsim.ami.accounts import parse_manager_conf
 from cti.pbxsim.ami.server import AMIServerFactory
@@ -106,7 +107,7 @@ class Demo:
         db.engine.dispose()
         # The simulated PBX runs in this process: the calls of the previous run ended with it.
         # Carried over, they would be recorded again as ended "while ctid was down".
-        if journal.discard(Path(config["database"]["spill_file"]).parent / journal.JOURNAL_FILE):
+        if journal.discard(data_directory(config) / journal.JOURNAL_FILE):
             log.info("demo: the previous run's simulated calls ended with it: not carried over")
         self.daemon = app.build(config, reactor)
         self.phones = Phones.of({
@@ -152,7 +153,7 @@ class Demo:
         url = f"http://127.0.0.1:{port}"
         if url != DEFAULT_URL:
             ctictl += f" --url {url}"
-        token = Path(cfg["database"]["spill_file"]).parent / "ctid-api-token"
+        token = data_directory(cfg) / app.TOKEN_FILE
         if token != Path(DEFAULT_TOKEN_FILE):
             ctictl += f" --token-file {token}"
         return [

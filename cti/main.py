@@ -84,6 +84,10 @@ def main(argv: Sequence[str] | None = None) -> int:
             top = runner.service
         else:
             top = app.build(config, reactor).service
+    except cfg.ConfigError as exc:            # e.g. a host name that no longer resolves
+        print(f"ctid: configuration error: {exc}", file=sys.stderr)
+        lock.close()
+        return 2
     except SQLAlchemyError as exc:            # opened and migrated before anything listens
         print(f"ctid: cannot start: database {_shown_url(config['database']['url'])}: "
               f"{_first_line(exc)}", file=sys.stderr)
@@ -122,16 +126,12 @@ def _first_line(exc: BaseException) -> str:
     return lines[0] if lines else type(cause).__name__
 
 
-def data_directory(config: dict[str, Any]) -> Path:
-    """Where ctid keeps its own files (token, journal, outbox, lock): beside the outbox."""
-    return Path(config["database"]["spill_file"]).parent
-
-
 def prepare(config: dict[str, Any], extra_ports: Sequence[tuple[str, int]] = ()) -> IO[str]:
     """Check, then claim: the directories, the ports, the lock; returns the held lock file.
 
     Everything that can refuse is checked before anything is created.
     """
+    from cti.config import data_directory
     var = data_directory(config)
     files = _data_files(config)
     for path in files:

@@ -165,9 +165,8 @@ class AgentService:
         elif kind is CallEvent.HANGUP:
             if agent.state is AgentState.BUSY:
                 agent.calls_handled += 1
-                agent.wrap_up_until = self._clock.seconds() + self._wrap_up
+                self._start_wrap_up(agent, self._wrap_up)    # first: observers read its end
                 self._fire(agent, AgentEvent.HANGUP)
-                self._start_wrap_up(agent, self._wrap_up)
             elif agent.machine.can(AgentEvent.RELEASE):      # the caller left while it rang
                 self._fire(agent, AgentEvent.RELEASE)
             agent.call_id = None

@@ -17,7 +17,7 @@ from typing import Callable
 from cti.domain.agent_state import AgentEvent
 from cti.domain.call_state import CallEvent, CallState
 from cti.services.agents import Agent
-from cti.services.calls import Call, CallChange
+from cti.services.calls import NOT_READY_REASONS, Call, CallChange
 from cti.storage.queue_log import QueueLogWriter
 from cti.storage.records import ContactRecord, RecordingRecord
 
@@ -122,8 +122,9 @@ class CallRecords:
             self._qlog.log("UNPAUSE", agent=agent.agent_id, queuename="NONE", reason="")
 
 
-# Dial statuses of an agent's phone that was tried: the offer reached the ring stage.
-_DIAL_STATUSES = {"NOANSWER", "BUSY", "CHANUNAVAIL", "CONGESTION"}
+# Dial statuses of an agent's phone that was tried (the offer reached the ring stage): the
+# tracker's ring-no-answer reasons.
+_DIAL_STATUSES = {status for status, reason in NOT_READY_REASONS.items() if reason == "rona"}
 
 
 def _rang(change: CallChange) -> bool:

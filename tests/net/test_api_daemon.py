@@ -164,7 +164,7 @@ def test_a_bad_reason_code_in_the_config_is_a_config_error_before_anything_start
     config = _config(tmp_path)
     config["acd"]["not_ready_reasons"] = {"Bad|Code": {"zh": "坏", "en": "Bad"}}
     with pytest.raises(cfg.ConfigError, match="acd.not_ready_reasons"):
-        app.build(config, reactor)
+        cfg.validate(config)                # what load() runs, before anything is built
     assert not (tmp_path / "ctid.sqlite").exists()
 
 

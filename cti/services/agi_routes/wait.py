@@ -66,12 +66,12 @@ async def _adopt(session, tracker, acd, call_id: str, clock, lookup) -> Call | N
                     "(%s): ignored", call_id, session.channel,
                     "no such channel" if view is None else f"{view.uniqueid} in {view.context}")
         return None
-    if tracker.get(call_id) is not None:        # adopted meanwhile (a resync, another slice)
-        return tracker.get(call_id)
+    known = tracker.get(call_id)
+    if known is not None:                       # adopted meanwhile (a resync, another slice)
+        return known
     log.warning("call %s was unknown to ctid; adopted from its channel variables", call_id)
     call = tracker.register(call_from_variables(
         call_id, view.name, view.uniqueid, view.linkedid, view.caller_number, view.variables,
         clock.seconds(), tiers=acd.router.config.tiers, skills=acd.skills()))
     tracker.enqueue(call.call_id)
     return call
-
