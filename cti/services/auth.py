@@ -144,17 +144,24 @@ class LoginThrottle:
         self._max_tracked = max_tracked
         self._users: OrderedDict[str, tuple[int, float]] = OrderedDict()   # failures, until
         self._addresses: OrderedDict[str, list[float]] = OrderedDict()     # failure times
+        self._inflight: dict[str, int] = {}    # attempts begun and not yet judged, per user
 
     def check(self, user: str, address: str | None) -> None:
         """Raise :class:`LoginRefused` if this user or address must wait."""
         now = self._clock()
-        _, until = self._users.get(user, (0, 0.0))
+        failures, until = self._users.get(user, (0, 0.0))
         if until > now:
             wait = until - now
             raise LoginRefused("locked", _bilingual(
                 f"该账号登录失败次数过多，已锁定，请 {int(wait + 0.999)} 秒后再试",
                 f"too many failed sign-ins for this user: locked, try again in "
                 f"{int(wait + 0.999)} s"), wait)
+        if failures + self._inflight.get(user, 0) >= self.max_failures:
+            # attempts in flight would otherwise all be judged before the lock: more guesses
+            # than max_failures could get through at once
+            raise LoginRefused("busy", _bilingual("该账号正在登录，请稍后再试",
+                                                  "a sign-in for this user is in progress, "
+                                                  "try again shortly"), 1)
         if address is not None:
             recent = [t for t in self._addresses.get(address, ()) if t > now - self.address_window]
             if len(recent) >= self.address_failures:
@@ -162,6 +169,16 @@ class LoginThrottle:
                 raise LoginRefused("too-many", _bilingual(
                     f"登录尝试过于频繁，请 {int(wait + 0.999)} 秒后再试",
                     f"too many sign-in attempts, try again in {int(wait + 0.999)} s"), wait)
+
+    def begin(self, user: str) -> None:
+        """An attempt for ``user`` is under way (after :meth:`check` let it through)."""
+        self._inflight[user] = self._inflight.get(user, 0) + 1
+
+    def end(self, user: str) -> None:
+        """That attempt has been judged (or failed on the way)."""
+        left = self._inflight.pop(user, 1) - 1
+        if left > 0:
+            self._inflight[user] = left
 
     def failed(self, user: str, address: str | None) -> None:
         now = self._clock()
@@ -236,22 +253,25 @@ class PasswordChecks(Service):
         """Run ``work(*args)`` on this pool (blocking work of the sign-in, e.g. its queries)."""
         return deferToThreadPool(self._reactor, self._pool, work, *args)
 
-    def verify(self, password: str, stored: str | None) -> defer.Deferred:
-        """Deferred[bool]; raises :class:`LoginRefused` (``busy``) past ``max_pending``."""
+    def admit(self) -> None:
+        """Take a place for one whole sign-in (its user look-up and its password check);
+        raises :class:`LoginRefused` (``busy``) past ``max_pending``. :meth:`release` after."""
         if self.pending >= self.max_pending:
             raise LoginRefused("busy", _bilingual("登录繁忙，请稍后再试",
                                                   "too many sign-ins at once, try again shortly"), 1)
         self.pending += 1
+
+    def release(self) -> None:
+        self.pending -= 1
+
+    def verify(self, password: str, stored: str | None) -> defer.Deferred:
+        """Deferred[bool]: ``password`` against ``stored`` (or the dummy hash), on the pool."""
         known = stored is not None
 
         def check() -> bool:
             ok = self._verify(password, stored if known else self._dummy_hash())
             return ok and known
-
-        def done(result):
-            self.pending -= 1
-            return result
-        return deferToThreadPool(self._reactor, self._pool, check).addBoth(done)
+        return deferToThreadPool(self._reactor, self._pool, check)
 
 
 class SignIn:
@@ -276,8 +296,14 @@ class SignIn:
         :class:`LoginRefused` when this user or address must wait."""
         user, password = str(user or "")[:80], str(password or "")[:1024]
         self._throttle.check(user, address)
-        record = (yield self._find_user(user)) if user else None
-        ok = yield self._checks.verify(password, record.password_hash if record else None)
+        self._checks.admit()                  # the whole attempt counts, look-up included
+        self._throttle.begin(user)
+        try:
+            record = (yield self._find_user(user)) if user else None
+            ok = yield self._checks.verify(password, record.password_hash if record else None)
+        finally:
+            self._throttle.end(user)
+            self._checks.release()
         if not ok or not password:
             self._throttle.failed(user, address)
             return None

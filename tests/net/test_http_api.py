@@ -12,7 +12,7 @@ from twisted.internet import defer, reactor, task, threads
 
 from cti.domain.principal import Principal
 from cti.net.http_api import make_site
-from cti.services.auth import LoginThrottle, PasswordChecks, SignIn, TokenStore
+from cti.services.auth import LoginRefused, LoginThrottle, PasswordChecks, SignIn, TokenStore
 from cti.services.control import ControlError
 
 
@@ -356,3 +356,42 @@ async def test_a_body_that_passes_the_limit_and_ends_in_one_read_is_never_acted_
     status, _ = status_and_body(answer)
     assert status == 413
     assert not any(c.startswith("pause") for c in panel.calls)
+
+
+@pytest_twisted.ensureDeferred
+async def test_the_busy_limit_covers_the_user_look_up_and_in_flight_guesses_count():
+    """A sign-in holds its place from the user look-up on (a flood cannot pile up look-ups on
+    the sign-in's threads), and guesses still in flight count toward the lockout."""
+    clock = task.Clock()
+    lookups: list = []
+
+    def find_user(name):
+        d = defer.Deferred()                        # the database is slow
+        lookups.append(d)
+        return d
+
+    checks = PasswordChecks(reactor, verify=lambda password, stored: False, max_pending=3)
+    checks.startService()
+    sign_in = SignIn(find_user=find_user, checks=checks, tokens=TokenStore(clock.seconds),
+                     throttle=LoginThrottle(clock.seconds, max_failures=2),
+                     principal_of=lambda name: Principal(name, "agent"))
+    try:
+        first = sign_in.login("alice", "a", "10.0.0.1")
+        second = sign_in.login("alice", "b", "10.0.0.2")
+        with pytest.raises(LoginRefused) as third:   # two guesses in flight: the limit
+            await sign_in.login("alice", "c", "10.0.0.3")
+        assert third.value.code == "busy"
+        sign_in.login("bob", "x", "10.0.0.4")
+        with pytest.raises(LoginRefused) as flood:   # three look-ups waiting: no fourth
+            await sign_in.login("carol", "x", "10.0.0.5")
+        assert flood.value.code == "busy" and len(lookups) == 3
+        for d in lookups:
+            d.callback(None)
+        assert await first is None and await second is None
+        await task.deferLater(reactor, 0.2, lambda: None)
+        assert checks.pending == 0
+        with pytest.raises(LoginRefused) as locked:
+            await sign_in.login("alice", "d", "10.0.0.6")
+        assert locked.value.code == "locked"
+    finally:
+        checks.stopService()
