@@ -15,7 +15,6 @@ from pathlib import Path
 from typing import Any
 
 from twisted.application import internet, service
-from twisted.internet import defer
 
 from cti.domain.ivr import DEFAULT_MENU, IVRPlan
 from cti.domain.principal import Principal

@@ -161,7 +161,7 @@ class Demo:
             f"ctid demo:   sign in as agent{first} / demo (a general agent: gets calls soon)",
             f"ctid 演示：坐席页面 {url}/ 账号 agent{first} 密码 demo",
             f"ctid demo: operator CLI  {ctictl} status",
-            f"ctid demo:   (the JSON API under /api/ needs a token; ctictl sends it)",
+            "ctid demo:   (the JSON API under /api/ needs a token; ctictl sends it)",
             f"ctid 演示：运维命令 {ctictl} status（/api/ 需令牌）",
             f"ctid demo: simulated Asterisk AMI 127.0.0.1:{cfg['pbxsim']['ami_port']}, "
             f"ctid FastAGI 127.0.0.1:{cfg['fastagi']['port']}",

@@ -62,3 +62,8 @@ class ReasonList:
 
     def all(self) -> list[Reason]:
         return list(self._by_code.values())
+
+
+def bilingual(zh: str, en: str) -> str:
+    """One message for a person, in Chinese then English, as every refusal ctid shows."""
+    return f"{zh} · {en}"

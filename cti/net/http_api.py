@@ -30,6 +30,7 @@ from twisted.python.failure import Failure
 from twisted.web import http, resource, server
 
 from cti.domain.principal import Principal
+from cti.domain.reasons import bilingual
 from cti.services.auth import LoginRefused
 from cti.services.control import ControlError
 
@@ -198,7 +199,7 @@ def _text(value: Any) -> str:
 
 def _logged_in(result):
     if result is None:
-        raise APIError(401, "bad-credentials", "用户名或密码错误 · wrong user or password")
+        raise APIError(401, "bad-credentials", bilingual("用户名或密码错误", "wrong user or password"))
     return result
 
 
@@ -212,14 +213,14 @@ class GuardedRequest(server.Request):
         self.content = io.BytesIO()          # never a temporary file
         limit = self.channel.site.max_body
         if length is not None and length > limit:
-            self.channel.refuse(413, "too-large", "请求内容过大 · request body too large")
+            self.channel.refuse(413, "too-large", bilingual("请求内容过大", "request body too large"))
 
     def handleContentChunk(self, data: bytes) -> None:
         if self.channel.refused:
             return
         self._received += len(data)
         if self._received > self.channel.site.max_body:
-            self.channel.refuse(413, "too-large", "请求内容过大 · request body too large")
+            self.channel.refuse(413, "too-large", bilingual("请求内容过大", "request body too large"))
             return
         self.content.write(data)
 

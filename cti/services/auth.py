@@ -30,6 +30,7 @@ from twisted.internet.threads import deferToThreadPool
 from twisted.python.threadpool import ThreadPool
 
 from cti.domain.principal import ROLES, Principal
+from cti.domain.reasons import bilingual
 from cti.storage.passwords import hash_password, verify_password
 
 __all__ = ["ROLES", "Principal", "TokenStore", "SessionStore", "PasswordChecks",
@@ -152,21 +153,21 @@ class LoginThrottle:
         failures, until = self._users.get(user, (0, 0.0))
         if until > now:
             wait = until - now
-            raise LoginRefused("locked", _bilingual(
+            raise LoginRefused("locked", bilingual(
                 f"该账号登录失败次数过多，已锁定，请 {int(wait + 0.999)} 秒后再试",
                 f"too many failed sign-ins for this user: locked, try again in "
                 f"{int(wait + 0.999)} s"), wait)
         if failures + self._inflight.get(user, 0) >= self.max_failures:
             # attempts in flight would otherwise all be judged before the lock: more guesses
             # than max_failures could get through at once
-            raise LoginRefused("busy", _bilingual("该账号正在登录，请稍后再试",
+            raise LoginRefused("busy", bilingual("该账号正在登录，请稍后再试",
                                                   "a sign-in for this user is in progress, "
                                                   "try again shortly"), 1)
         if address is not None:
             recent = [t for t in self._addresses.get(address, ()) if t > now - self.address_window]
             if len(recent) >= self.address_failures:
                 wait = recent[0] + self.address_window - now
-                raise LoginRefused("too-many", _bilingual(
+                raise LoginRefused("too-many", bilingual(
                     f"登录尝试过于频繁，请 {int(wait + 0.999)} 秒后再试",
                     f"too many sign-in attempts, try again in {int(wait + 0.999)} s"), wait)
 
@@ -257,7 +258,7 @@ class PasswordChecks(Service):
         """Take a place for one whole sign-in (its user look-up and its password check);
         raises :class:`LoginRefused` (``busy``) past ``max_pending``. :meth:`release` after."""
         if self.pending >= self.max_pending:
-            raise LoginRefused("busy", _bilingual("登录繁忙，请稍后再试",
+            raise LoginRefused("busy", bilingual("登录繁忙，请稍后再试",
                                                   "too many sign-ins at once, try again shortly"), 1)
         self.pending += 1
 
@@ -331,6 +332,3 @@ class DatabaseSessions:
 def _utc(epoch: float) -> dt.datetime:
     return dt.datetime.fromtimestamp(epoch, dt.timezone.utc)
 
-
-def _bilingual(zh: str, en: str) -> str:
-    return f"{zh} · {en}"

@@ -22,7 +22,7 @@ from cti.domain.agent_state import AgentState
 from cti.domain.call_state import CallState
 from cti.domain.privacy import mask_number
 from cti.domain.principal import Principal
-from cti.domain.reasons import ReasonList
+from cti.domain.reasons import ReasonList, bilingual
 from cti.services.agents import AgentError, AgentService
 from cti.services.auth import SignIn, TokenStore
 from cti.services.calls import Call, CallTracker
@@ -127,7 +127,7 @@ class ControlPanel:
         if wanted == "not-ready":
             code = self.reasons.default if reason in (None, "") else reason
             if code not in self.reasons:
-                raise ControlError("invalid", "bad-reason", _bilingual(
+                raise ControlError("invalid", "bad-reason", bilingual(
                     "未就绪原因不在配置的列表中", "not-ready reason is not one of the configured "
                     "codes: " + ", ".join(r.code for r in self.reasons.all())))
             change = lambda: self._agents.pause(agent_id, code)          # noqa: E731
@@ -191,6 +191,3 @@ class ControlPanel:
             "wait": round(call.wait_seconds(self._clock()), 1), "ivr_path": call.ivr_path,
         }
 
-
-def _bilingual(zh: str, en: str) -> str:
-    return f"{zh} · {en}"
