@@ -532,7 +532,8 @@ class Router:
         return place
 
     def _enqueue(self, c: RoutedCall, now: float) -> None:
-        c.place = self._place(c)
+        if c.status is not CallStatus.ARRIVING:      # back from a no-answer or a familiar hold
+            c.place = self._place(c)                 # (an arrival was placed a moment ago)
         c.status = CallStatus.WAITING
         key = (c.call.skill, c.tier.name)
         queue = self._queues.get(key)
