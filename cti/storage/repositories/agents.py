@@ -140,15 +140,29 @@ def add_user(session: Session, username: str, password: str, role: str, *,
     return UserInfo(user.id, username, role, agent_number, True, tuple(sorted(set(teams))))
 
 
-def authenticate(session: Session, username: str, password: str) -> UserInfo | None:
-    """The active user with that password, or None (same answer for unknown and wrong)."""
+def active_user(session: Session, username: str) -> tuple[UserInfo, str] | None:
+    """The active user called ``username`` and their password hash, or None (unchecked)."""
     row = session.execute(
         select(User, Agent.number).outerjoin(Agent, User.agent_id == Agent.id)
         .where(User.username == username, User.active.is_(True))
     ).first()
-    if row is None or not verify_password(password, row[0].password_hash):
+    if row is None:
         return None
     user, agent_number = row
-    teams = session.scalars(select(SupervisedTeam.team).where(SupervisedTeam.user_id == user.id)
-                            .order_by(SupervisedTeam.team)).all()
-    return UserInfo(user.id, user.username, user.role, agent_number, user.active, tuple(teams))
+    return (UserInfo(user.id, user.username, user.role, agent_number, user.active,
+                     teams_of(session, user.id)), user.password_hash)
+
+
+def teams_of(session: Session, user_id: int) -> tuple[str, ...]:
+    """The teams a user supervises, by name."""
+    return tuple(session.scalars(select(SupervisedTeam.team)
+                                 .where(SupervisedTeam.user_id == user_id)
+                                 .order_by(SupervisedTeam.team)).all())
+
+
+def authenticate(session: Session, username: str, password: str) -> UserInfo | None:
+    """The active user with that password, or None (same answer for unknown and wrong)."""
+    found = active_user(session, username)
+    if found is None or not verify_password(password, found[1]):
+        return None
+    return found[0]

@@ -12,8 +12,8 @@ import datetime as dt
 from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
-from cti.storage.models import Agent, SupervisedTeam, User, UserSession
-from cti.storage.repositories.agents import UserInfo
+from cti.storage.models import Agent, User, UserSession
+from cti.storage.repositories.agents import UserInfo, active_user, teams_of
 
 
 @dataclasses.dataclass(frozen=True)
@@ -29,24 +29,10 @@ class SessionInfo:
     user: UserInfo
 
 
-def _teams(session: Session, user_id: int) -> tuple[str, ...]:
-    return tuple(session.scalars(select(SupervisedTeam.team)
-                                 .where(SupervisedTeam.user_id == user_id)
-                                 .order_by(SupervisedTeam.team)).all())
-
-
 def login_record(session: Session, username: str) -> LoginRecord | None:
     """The active user called ``username`` with their password hash, or None."""
-    row = session.execute(
-        select(User, Agent.number).outerjoin(Agent, User.agent_id == Agent.id)
-        .where(User.username == username, User.active.is_(True))
-    ).first()
-    if row is None:
-        return None
-    user, agent_number = row
-    info = UserInfo(user.id, user.username, user.role, agent_number, user.active,
-                    _teams(session, user.id))
-    return LoginRecord(info, user.password_hash)
+    found = active_user(session, username)
+    return LoginRecord(*found) if found is not None else None
 
 
 def save_session(session: Session, token_hash: str, username: str,
@@ -77,5 +63,5 @@ def live_sessions(session: Session, now: dt.datetime) -> list[SessionInfo]:
     ).all()
     return [SessionInfo(s.token_hash, s.expires_at,
                         UserInfo(u.id, u.username, u.role, number, u.active,
-                                 _teams(session, u.id)))
+                                 teams_of(session, u.id)))
             for s, u, number in rows]
