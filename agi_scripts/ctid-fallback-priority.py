@@ -124,9 +124,11 @@ def tier_by_number(number: str, url: str) -> str | None:
         engine.dispose()
 
 
-def warn(agi, message: str) -> None:
+def warn(agi, message: str, tier: str | None = None) -> None:
     """Loudly, where an Asterisk operator looks: the log's WARNING, the console, stderr."""
-    text = f"ctid fallback: {message}; caller queued without its customer tier"
+    outcome = (f"caller queued as tier {tier} with the built-in priorities" if tier
+               else "caller queued without its customer tier")
+    text = f"ctid fallback: {message}; {outcome}"
     print(text, file=sys.stderr, flush=True)
     for send in (lambda: agi.appexec("Log", "WARNING," + text.replace(",", ";")),
                  lambda: agi.verbose(text, 1)):
@@ -157,9 +159,9 @@ def main() -> int:
             if number and number.lower() not in ("unknown", "anonymous"):
                 tier = tier_by_number(number, database_url(path, os.environ, files))
     except SettingsError as exc:
-        warn(agi, str(exc))
+        warn(agi, str(exc), tier)
     except Exception as exc:          # never fail the caller
-        warn(agi, f"unexpected {type(exc).__name__}")
+        warn(agi, f"unexpected {type(exc).__name__}", tier)
     priority = ranks.get(tier or "", lowest(ranks))
     try:
         agi.set_variable("QUEUE_PRIO", str(priority))

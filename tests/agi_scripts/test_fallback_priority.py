@@ -92,6 +92,18 @@ def test_no_settings_in_asterisks_environment_is_loud_and_still_queues_sanely(tm
     assert 'SET VARIABLE "QUEUE_PRIO" "1"' in commands
 
 
+def test_no_settings_but_a_tier_on_the_channel_says_what_it_did(tmp_path):
+    """The warning tells the operator the caller kept the tier ctid gave it (ranked by the
+    built-in table), not that it was queued without one."""
+    missing = tmp_path / "missing.yaml"
+    code, commands, stderr = run("13800000001", ["200 result=1 (gold)\n", OK, OK, OK, OK],
+                                 arg=str(missing))
+    assert code == 0
+    assert_loud(commands, stderr, ["queued as tier gold"])
+    assert "without its customer tier" not in stderr
+    assert 'SET VARIABLE "QUEUE_PRIO" "3"' in commands
+
+
 def test_relative_sqlite_url_is_refused_loudly(tmp_path):
     conf = tmp_path / "ctid.yaml"
     conf.write_text("database:\n  url: sqlite:///var/ctid.sqlite\n")
