@@ -123,7 +123,8 @@ def build(config: dict[str, Any], reactor) -> Daemon:
                     ping_interval=ami_cfg["ping_interval"], ping_timeout=ami_cfg["ping_timeout"],
                     reactor=reactor)
     connector = AMIConnector(ami.send_action, ready=lambda: ami.connected)
-    acd = ACDService(router, tracker, agents, connector, listeners=[screenpop])
+    acd = ACDService(router, tracker, agents, connector, listeners=[screenpop],
+                     default_skill=config["ivr"]["default_skill"])
     journal = CallJournal(tracker, var / JOURNAL_FILE, reactor)
     records = CallRecords(outbox.submit, queue_log, acd.position, clock,
                           recordings_dir=config["recordings"]["directory"],

@@ -50,8 +50,9 @@ class OfferListener(Protocol):
 
 class ACDService:
     def __init__(self, router, tracker: CallTracker, agents: AgentService, connector: Connector,
-                 *, listeners: Iterable[OfferListener] = ()):
+                 *, listeners: Iterable[OfferListener] = (), default_skill: str = "general"):
         self.router = router
+        self.default_skill = default_skill           # the IVR's: where an unknown skill goes
         self._tracker = tracker
         self._agents = agents
         self._connector = connector
@@ -85,7 +86,7 @@ class ACDService:
     def skills(self) -> set[str]:
         """Skills some agent of this ctid has, and the default: a caller with any other skill
         would wait in a queue nobody serves."""
-        skills = {"general"}
+        skills = {self.default_skill}
         for agent in self._agents.all():
             skills.update(agent.skills)
         return skills

@@ -307,7 +307,8 @@ class Resync:
         call = call_from_variables(call_id, view.name, view.uniqueid, view.linkedid,
                                    view.caller_number, v, self._clock.seconds(),
                                    tiers=self._acd.router.config.tiers,
-                                   skills=self._acd.skills())
+                                   skills=self._acd.skills(),
+                                   default_skill=self._acd.default_skill)
         if entry is not None:       # what only ctid knew; the channel's variables are fresher
             known, _ = from_entry(entry)
             call.created = known.created or call.created

@@ -477,3 +477,24 @@ def test_after_a_restart_a_caller_gone_during_the_first_resync_is_not_rebuilt():
     assert done.called
     assert tracker.calls() == [] and connector.moved == []
     assert agents.get("1001").state is AgentState.READY
+
+
+def test_an_unknown_skill_goes_to_the_centres_default_skill_not_a_built_in_one():
+    """A centre whose IVR default is "billing" (its agents take billing): a caller rebuilt
+    with a skill nobody has joins billing, where an agent can take it."""
+    clock = Clock()
+    clock.advance(1000)
+    tracker = CallTracker(clock.seconds)
+    agents = AgentService([Agent("1001", "A", "PJSIP/6001", skills={"billing": 5})], clock)
+    connector = Connector()
+    acd = ACDService(make_router("service-level", {}, clock.seconds), tracker, agents, connector,
+                     default_skill="billing")
+    tracker.subscribe(agents)
+    tracker.subscribe(acd)
+    agents.subscribe(acd)
+    resync = Resync(tracker, agents, acd, Presence({"1001": {"state": "ready"}}), clock,
+                    Journal(()))
+    caller = ["CTI_CALL_ID=cti-9", "CTI_ARRIVAL=990.000", "CTI_TIER=gold", "CTI_SKILL=astrology"]
+    resync(StatusAMI(local_pair_status(caller)))
+    assert tracker.get("cti-9").skill == "billing"
+    assert connector.moved == [("cti-9", "1001")]

@@ -72,6 +72,7 @@ async def _adopt(session, tracker, acd, call_id: str, clock, lookup) -> Call | N
     log.warning("call %s was unknown to ctid; adopted from its channel variables", call_id)
     call = tracker.register(call_from_variables(
         call_id, view.name, view.uniqueid, view.linkedid, view.caller_number, view.variables,
-        clock.seconds(), tiers=acd.router.config.tiers, skills=acd.skills()))
+        clock.seconds(), tiers=acd.router.config.tiers, skills=acd.skills(),
+        default_skill=acd.default_skill))
     tracker.enqueue(call.call_id)
     return call
