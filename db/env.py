@@ -14,13 +14,13 @@ from alembic import context
 from sqlalchemy import Connection
 
 from cti.storage.db import make_engine
-from cti.storage.models import Base
+from cti.schema import metadata as target_metadata_all
 
 config = context.config
 if config.config_file_name is not None and not config.attributes.get("connection"):
     logging.config.fileConfig(config.config_file_name, disable_existing_loggers=False)
 
-target_metadata = Base.metadata
+target_metadata = target_metadata_all
 
 
 def database_url() -> str:

@@ -11,6 +11,10 @@ Routes (all JSON; errors are ``{"error": {"code", "message"}}`` with a fitting s
     GET  /api/reasons                   the not-ready reason codes with their labels
     POST /api/agents/<id>/<action>      login | logout | pause {"reason"} | unpause
 
+A capability adds its own routes as :class:`Route` objects (its ``http.py``), handed to
+:func:`make_site` by the composition root: they get the same guards, the same bearer-token
+authentication and the same error mapping (raise :class:`ControlError`).
+
 The resource holds no logic: it authenticates, scopes by role, asks the control panel
 (:class:`ControlPanel`, implemented by the daemon's composition) and maps its refusals to
 status codes. The channel under it is guarded against hostile clients: a body larger than
@@ -23,7 +27,8 @@ from __future__ import annotations
 import io
 import json
 import logging
-from typing import Any, Callable, Protocol
+from dataclasses import dataclass
+from typing import Any, Callable, Protocol, Sequence
 
 from twisted.internet import defer
 from twisted.python.failure import Failure
@@ -51,6 +56,32 @@ class APIError(Exception):
         self.headers = headers or {}
 
 
+@dataclass(frozen=True)
+class Route:
+    """``method`` and ``pattern`` under ``/api/`` (``"calls/{call_id}/ivr"``: a ``{name}`` part
+    matches one path segment), and ``handler(principal, params, body)`` returning a JSON-able
+    value or a Deferred of one. ``public`` routes are served without a token (``principal`` is
+    None). ``body`` is the parsed JSON object, or for GET and DELETE the query string's
+    arguments (the last value of each, as text)."""
+
+    method: str
+    pattern: str
+    handler: Callable[..., Any]
+    public: bool = False
+
+    def match(self, method: str, parts: list[str]) -> dict[str, str] | None:
+        pattern = [p for p in self.pattern.split("/") if p]
+        if method != self.method or len(pattern) != len(parts):
+            return None
+        params: dict[str, str] = {}
+        for want, got in zip(pattern, parts):
+            if want.startswith("{") and want.endswith("}"):
+                params[want[1:-1]] = got
+            elif want != got:
+                return None
+        return params
+
+
 class ControlPanel(Protocol):
     def status(self) -> dict[str, Any]: ...
     def agents(self, principal: Principal) -> list[dict[str, Any]]: ...
@@ -66,10 +97,12 @@ class ControlPanel(Protocol):
 class API(resource.Resource):
     isLeaf = True
 
-    def __init__(self, panel: ControlPanel, authenticate: Callable[[str | None], Principal | None]):
+    def __init__(self, panel: ControlPanel, authenticate: Callable[[str | None], Principal | None],
+                 routes: Sequence[Route] = ()):
         super().__init__()
         self._panel = panel
         self._authenticate = authenticate
+        self._routes = list(routes)
 
     def render(self, request: server.Request):
         request.setHeader(b"content-type", b"application/json; charset=utf-8")
@@ -113,6 +146,13 @@ class API(resource.Resource):
             d = defer.maybeDeferred(self._panel.login, _text(body.get("user")),
                                     _text(body.get("password")), _address(request))
             return d.addCallback(_logged_in)
+        for route in self._routes:
+            params = route.match(method, parts)
+            if params is not None:
+                principal = None if route.public else self._principal(request)
+                body = (self._body(request) if method in ("POST", "PUT", "PATCH")
+                        else _query(request))
+                return route.handler(principal, params, body)
         principal = self._principal(request)
         if parts == ["logout"] and method == "POST":
             body = self._body(request)
@@ -191,6 +231,11 @@ def _bearer(request: server.Request) -> str | None:
 def _address(request: server.Request) -> str | None:
     peer = request.getClientAddress()
     return getattr(peer, "host", None)
+
+
+def _query(request: server.Request) -> dict[str, str]:
+    return {key.decode("utf-8", "replace"): values[-1].decode("utf-8", "replace")
+            for key, values in (request.args or {}).items() if values}
 
 
 def _text(value: Any) -> str:
@@ -320,7 +365,8 @@ class GuardedSite(server.Site):
 
 def make_site(panel: ControlPanel, authenticate, *,
               web_config: Callable[[], dict[str, Any]] | None = None,
-              request_timeout: float = REQUEST_TIMEOUT) -> server.Site:
+              request_timeout: float = REQUEST_TIMEOUT,
+              routes: Sequence[Route] = ()) -> server.Site:
     """The API under ``/api/`` and the agent desktop at ``/`` (same origin, so no CORS).
 
     ``web_config()`` is asked on each ``GET /web-config.json``: it tells the page what only the
@@ -329,7 +375,7 @@ def make_site(panel: ControlPanel, authenticate, *,
     from cti.web.assets import SiteRoot
 
     root = SiteRoot(web_config)
-    api = API(panel, authenticate)
+    api = API(panel, authenticate, routes)
     root.putChild(b"api", api)
     site = GuardedSite(root, request_timeout=request_timeout)
     site.displayTracebacks = False

@@ -395,3 +395,50 @@ async def test_the_busy_limit_covers_the_user_look_up_and_in_flight_guesses_coun
         assert locked.value.code == "locked"
     finally:
         checks.stopService()
+
+
+# -- routes a capability mounts ---------------------------------------------------------------
+def _get(port, path, token="tok", method="GET", body=b""):
+    head = (f"{method} {path} HTTP/1.1\r\nHost: x\r\nConnection: close\r\n"
+            f"Content-Length: {len(body)}\r\n")
+    if token:
+        head += f"Authorization: Bearer {token}\r\n"
+    answer, _, _ = exchange(port, [head.encode() + b"\r\n" + body])
+    status = int(answer.split(b" ", 2)[1])
+    return status, json.loads(answer.split(b"\r\n\r\n", 1)[1] or b"null")
+
+
+@pytest_twisted.inlineCallbacks
+def test_a_mounted_route_gets_its_params_the_principal_and_the_error_mapping():
+    from cti.net.http_api import Route
+    seen = []
+
+    def handler(principal, params, body):
+        seen.append((principal.user, params, body))
+        if params["call_id"] == "gone":
+            raise ControlError("not-found", "no-call", "no such call")
+        return {"ok": params["call_id"]}
+
+    routes = [Route("POST", "calls/{call_id}/ivr", handler),
+              Route("GET", "things", lambda p, params, body: {"query": body}),
+              Route("GET", "open", lambda p, params, body: {"who": p}, public=True)]
+    port = listen(Panel(), routes=routes)
+    try:
+        n = port.getHost().port
+        status, body = yield threads.deferToThread(
+            _get, n, "/api/calls/c-1/ivr", method="POST", body=b'{"flow": "pin"}')
+        assert (status, body) == (200, {"ok": "c-1"})
+        assert seen == [("root", {"call_id": "c-1"}, {"flow": "pin"})]
+        status, body = yield threads.deferToThread(
+            _get, n, "/api/calls/gone/ivr", method="POST")
+        assert status == 404 and body["error"]["code"] == "no-call"
+        status, body = yield threads.deferToThread(_get, n, "/api/things?since=2026&x=1&x=2")
+        assert body == {"query": {"since": "2026", "x": "2"}}
+        status, _ = yield threads.deferToThread(_get, n, "/api/things", token=None)
+        assert status == 401
+        status, body = yield threads.deferToThread(_get, n, "/api/open", token=None)
+        assert (status, body) == (200, {"who": None})
+        status, _ = yield threads.deferToThread(_get, n, "/api/calls/c-1/ivr")   # wrong method
+        assert status == 404
+    finally:
+        yield port.stopListening()

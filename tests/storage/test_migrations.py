@@ -10,7 +10,7 @@ from alembic.runtime.migration import MigrationContext
 
 from cti.storage import migrations
 from cti.storage.db import make_engine
-from cti.storage.models import Base
+from cti.schema import metadata
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -40,10 +40,10 @@ def test_upgrade_head_then_models_and_migrations_agree(empty_engine):
     migrations.upgrade(empty_engine)
     assert migrations.current_revision(empty_engine) == "0003"
     tables = set(sa.inspect(empty_engine).get_table_names())
-    assert {t.name for t in Base.metadata.sorted_tables} <= tables
+    assert {t.name for t in metadata.sorted_tables} <= tables
     with empty_engine.connect() as connection:
         context = MigrationContext.configure(connection, opts={"compare_type": True})
-        assert compare_metadata(context, Base.metadata) == []
+        assert compare_metadata(context, metadata) == []
 
 
 def test_downgrade_to_base_and_up_again(empty_engine):
