@@ -117,6 +117,8 @@ class Channel:
     #: the caller speaks until this time (reactor seconds): what a recording's silence
     #: detector hears
     voice_until: float = 0.0
+    #: a prompt is playing (a digit now would barge into it)
+    playing_prompt: bool = False
     _waiter: defer.Deferred | None = field(default=None, repr=False)
     _wake_on_dtmf: bool = field(default=False, repr=False)
     _wake_on_voice: bool = field(default=False, repr=False)
@@ -183,6 +185,11 @@ class Channel:
     def media_started(self, kind: str, name: str) -> None:
         if self.media_listener is not None:
             self.media_listener(kind, name)
+
+    @property
+    def wants_digit(self) -> bool:
+        """Waiting, and a digit would wake it."""
+        return self._waiter is not None and self._wake_on_dtmf
 
     @property
     def waiting(self) -> bool:

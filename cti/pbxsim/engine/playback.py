@@ -44,11 +44,14 @@ async def stream(pbx, chan, name: str, escape: str = "", offset: int = 0) -> Str
     chan.media_started("prompt", name.strip().strip('"'))
     while pos < samples:
         started = pbx.now()
+        chan.playing_prompt = True
         try:
             digit = await chan.suspend(pbx.reactor, (samples - pos) / RATE, wake_on_dtmf=bool(escape))
         except Interruption as exc:
             exc.endpos = pos + int((pbx.now() - started) * RATE)
             raise
+        finally:
+            chan.playing_prompt = False
         if digit is None:
             pos = samples
             break
