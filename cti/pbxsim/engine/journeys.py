@@ -7,7 +7,8 @@ A :class:`Journey` is a named list of steps a caller takes one after the other:
 * :class:`Pause` — do nothing for N seconds;
 * :class:`Keys` — key digits when the PBX next waits for a digit (after the prompt: the
   first digit of ``GET DATA``/``Read``/``WaitExten`` ...), ``gap`` seconds apart;
-* :class:`BargeIn` — key digits ``after`` seconds into the next prompt, while it plays;
+* :class:`BargeIn` — key digits ``after`` seconds into the prompt playing now (else the
+  next one), while it plays;
 * :class:`Speak` — talk for N seconds into the next recording (then stay silent);
 * :class:`HangUp` — hang up now (mid-menu, mid-recording ...);
 * :class:`WaitForAgent` — wait to be connected to someone for at most ``patience``
@@ -163,9 +164,10 @@ class JourneyRunner:
             await self._sleep(step.delay)
             await self._key(step.digits, step.gap)
         elif isinstance(step, BargeIn):
-            d = defer.Deferred()
-            self._prompt_waiter = (None, d)
-            await d
+            if not chan.playing_prompt:
+                d = defer.Deferred()
+                self._prompt_waiter = (None, d)
+                await d
             await self._sleep(step.after)
             await self._key(step.digits, step.gap)
         elif isinstance(step, Speak):
@@ -188,6 +190,12 @@ class JourneyRunner:
                 return
             if i:
                 await self._sleep(gap)
+            # delivered from the reactor, not from inside this step: what the digit sets off
+            # (a jump, the next prompt) must find the caller already at its next step
+            self.pbx.reactor.callLater(0, self._press, digit)
+
+    def _press(self, digit: str) -> None:
+        if not self.chan.hung_up:
             self.pbx.emit_dtmf_from_caller(self.chan, digit)
 
     async def _wait_for_agent(self, step: WaitForAgent) -> None:

@@ -41,6 +41,7 @@ async def stream(pbx, chan, name: str, escape: str = "", offset: int = 0) -> Str
     if samples is None:
         return None
     pos = min(max(0, offset), samples)
+    chan.playing_prompt = True
     chan.media_started("prompt", name.strip().strip('"'))
     while pos < samples:
         started = pbx.now()
@@ -58,6 +59,7 @@ async def stream(pbx, chan, name: str, escape: str = "", offset: int = 0) -> Str
         pos = min(samples, pos + int((pbx.now() - started) * RATE))
         if digit in escape:
             return Streamed(digit, pos)
+    chan.playing_prompt = False
     return Streamed(None, samples)
 
 
