@@ -113,12 +113,12 @@ def read_catalogue(path: str | os.PathLike) -> dict[str, dict[str, str]]:
 
 
 def spoken_seconds(text: str, language: str) -> float:
-    """How long a synthesised ``text`` takes: ~4 Chinese characters or ~2.5 English words a
+    """How long a synthesised ``text`` takes: ~3 Chinese characters or ~3.5 English words a
     second (what espeak-ng's default rate gives), half a second of lead-in and tail."""
     if language.startswith("zh"):
         units = sum(1 for ch in text if not ch.isspace() and ch not in "，。、？！：；,.?!:;")
-        return 0.5 + units / 4.0
-    return 0.5 + len(text.split()) / 2.5
+        return 0.5 + units / 3.0
+    return 0.5 + len(text.split()) / 3.5
 
 
 def catalogue_sounds(catalogue: Mapping[str, Mapping[str, str]]) -> dict[str, int]:
