@@ -210,8 +210,6 @@ def _builtin(pbx: "PBX", chan: Channel, name: str) -> str | None:
         return str(chan.hangupcause or 0)
     if name == "EPOCH":
         return str(int(pbx.now()))
-    if name == "LANGUAGE":
-        return chan.language
     if name == "CALLERIDNUM":
         return chan.caller.num or ""
     if name == "CALLERIDNAME":
