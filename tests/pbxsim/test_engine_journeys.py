@@ -100,3 +100,22 @@ def test_arrivals_draw_journeys_by_weight_reproducibly():
     assert counts["bill"] > counts["quitter"] and counts["agent"] > counts["message"]
     assert set(outcomes) == {"self-service", "agent", "abandoned"}
     assert sum(outcomes.values()) == len(names)
+
+
+def test_hotline_mix_gives_self_service_agents_and_hang_ups():
+    from cti.pbxsim.engine.journeys import hotline_mix
+
+    clock, pbx, _ = world()
+    arrivals = CallerArrivals(pbx, [Tier(0.1, ["13900000003"], "ivr", "s", journeys=hotline_mix(vip=False)),
+                                    Tier(0.02, ["13900000004"], "ivr", "s", journeys=hotline_mix(vip=True))])
+    arrivals.start()
+    run(clock, 900)
+    arrivals.stop()
+    run(clock, 300)
+    outcomes = arrivals.outcomes()
+    assert outcomes["self-service"] and outcomes["agent"] and outcomes["abandoned"]
+    by_journey = {}
+    for call in arrivals.calls:
+        by_journey.setdefault(call.journey.name, set()).add(call.outcome)
+    assert by_journey["hang-up-mid-menu"] == {"abandoned"}
+    assert "self-service" in by_journey["bill"]

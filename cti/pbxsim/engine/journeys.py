@@ -223,3 +223,25 @@ class JourneyRunner:
                 handle.hung_up_talking = handle.caller_hung_up = True
                 pbx.request_hangup(chan, 16)
             self.done = True
+
+
+def hotline_mix(vip: bool, patience: float = 90.0) -> list[tuple[Journey, float]]:
+    """A weighted journey mix for a hotline menu laid out as issue 8's flows are (1 bill
+    inquiry, 2 emergency suspension with a PIN, 3 voice message, 0 an agent from any menu):
+    most standard callers finish in self-service, some ask for an agent, some key a wrong
+    digit first, a few hang up mid-menu; VIP callers mostly wait for their agents. For
+    :class:`~.callers.Tier` ``journeys`` (the demo's arrivals)."""
+    wait = WaitForAgent(patience=patience)
+    agent = Journey("agent", [HearPrompt(), BargeIn("0", after=1.5), wait])
+    if vip:
+        return [(Journey("vip-agent", [wait]), 8.0), (agent, 1.0),
+                (Journey("vip-bill", [HearPrompt(), BargeIn("1", after=1.0), wait]), 1.0)]
+    return [
+        (Journey("bill", [HearPrompt(to_end=True), Keys("1"), wait]), 4.0),
+        (Journey("suspend", [HearPrompt(to_end=True), Keys("2"), HearPrompt(to_end=True),
+                             Keys("123456#"), wait]), 1.0),
+        (Journey("message", [HearPrompt(to_end=True), Keys("3"), Speak(8.0), wait]), 1.0),
+        (agent, 3.0),
+        (Journey("wrong-key", [HearPrompt(to_end=True), Keys("9"), HearPrompt(), BargeIn("0"), wait]), 1.0),
+        (Journey("hang-up-mid-menu", [HearPrompt(), Pause(2.0), HangUp()]), 1.0),
+    ]
