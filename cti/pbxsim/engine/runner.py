@@ -86,8 +86,8 @@ async def _main_loop(pbx: "PBX", chan: Channel) -> None:
 
 async def collect_extension(pbx: "PBX", chan: Channel, digit: str) -> bool:
     """``__ast_pbx_run`` after an application returned a digit: read more digits (5 s apart)
-    while a longer extension could still match, then go to it, to ``i`` (invalid, with
-    ``INVALID_EXTEN``) or ``t``; False when none exists (the call ends)."""
+    while a longer extension could still match, then go to that extension, else to ``i``
+    (with ``INVALID_EXTEN``); False when neither exists (the call ends)."""
     from .playback import DIGIT_TIMEOUT_MS, wait_digit
 
     typed = digit
