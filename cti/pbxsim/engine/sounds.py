@@ -53,6 +53,9 @@ DEFAULT_SOUNDS: dict[str, int] = {
     "auth-incorrect": 9600,
     "invalid": 9600,
     "goodbye": 5600,
+    # ctid's built-in one-menu IVR (cti/domain/ivr.py): a real install ships this file; GET
+    # DATA of a missing prompt fails (result=-1), as on Asterisk
+    "cti/menu": 32000,
     "silence/1": 8000,
     **{f"silence/{n}": n * RATE for n in range(2, 11)},
     **{f"digits/{name}": 4000 for name in _DIGIT_FILES},
