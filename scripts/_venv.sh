@@ -31,3 +31,16 @@ ensure_cjk_font() {
              "Chinese text in the browser will show as boxes" >&2
     fi
 }
+
+# The demo's IVR prompts are synthesised (scripts/make-prompts): espeak-ng speaks Mandarin
+# (voice cmn) and English, sox turns its output into 8 kHz mono WAV for Asterisk.
+ensure_prompt_tools() {
+    local missing=()
+    command -v espeak-ng >/dev/null 2>&1 || missing+=(espeak-ng)
+    command -v sox >/dev/null 2>&1 || missing+=(sox)
+    [ ${#missing[@]} -eq 0 ] && return 0
+    if ! command -v apt-get >/dev/null 2>&1 || ! apt_install "${missing[@]}"; then
+        echo "${0##*/}: cannot install ${missing[*]} (Debian: apt-get install espeak-ng sox)" >&2
+        return 1
+    fi
+}

@@ -19,6 +19,7 @@ from .config import ConfigReader
 from .errors import DialplanIncludeError, GotoError
 from .substitution import expression_end
 from .model import PRIORITY_HINT, Context, Extension, Step
+from .patterns import _pattern_atoms
 
 T = TypeVar("T")
 _MAX_INCLUDE_DEPTH = 128
@@ -109,6 +110,23 @@ class Dialplan:
 
     def exists(self, context: str, exten: str, priority: int = 1, callerid: str | None = None) -> bool:
         return self.find(context, exten, priority, callerid) is not None
+
+    def matchmore(self, context: str, typed: str, callerid: str | None = None) -> bool:
+        """``ast_matchmore_extension``: could a longer extension of ``context`` (or its
+        includes) begin with ``typed``? Decides whether more digits are read."""
+        visited: set[str] = set()
+
+        def walk(name: str, depth: int) -> bool:
+            if name in visited or depth > _MAX_INCLUDE_DEPTH:
+                return False
+            visited.add(name)
+            ctx = self.contexts.get(name)
+            if ctx is None:
+                return False
+            if any(_could_extend(ext.name, typed) for ext in ctx.extensions):
+                return True
+            return any(walk(inc, depth + 1) for inc in ctx.includes)
+        return walk(context, 0)
 
     def label_priority(self, context: str, exten: str, label: str,
                        callerid: str | None = None) -> int | None:
@@ -219,6 +237,22 @@ def _literal_targets(step: Step) -> list[str]:
     else:
         return []
     return [t for t in targets if "$" not in t]
+
+
+def _could_extend(name: str, typed: str) -> bool:
+    """Does the extension ``name`` match some string longer than ``typed`` that starts with it?"""
+    if not name.startswith("_"):
+        return len(name) > len(typed) and name.startswith(typed)
+    atoms = _pattern_atoms(name[1:], None)
+    for i, ch in enumerate(typed):
+        if i >= len(atoms):
+            return False
+        kind, members = atoms[i]
+        if kind in ".!":
+            return True
+        if ch not in (members or set()):
+            return False
+    return len(atoms) > len(typed)
 
 
 def _read(path: Path) -> str:

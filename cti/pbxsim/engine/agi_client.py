@@ -213,8 +213,10 @@ class AGISession:
         else:
             try:
                 outcome = await handler(self, words[size:])
-            except Interruption:
-                outcome, interrupted = agi_commands.failure(), True
+            except Interruption as exc:
+                wire = getattr(exc, "agi_wire", None)
+                outcome = agi_commands.failure(wire[4:]) if wire else agi_commands.failure()
+                interrupted = True
         self._write(outcome.wire + "\n")
         self.pbx.emit(events.agi_exec_end(self.chan, command_id, line, outcome.code, outcome.result))
         if interrupted or (not self.dead and self.chan.hangup_requested):

@@ -9,13 +9,19 @@ call). A caller hanging up is what the trunk's driver does on Asterisk
 ``SoftHangupRequest`` of an AMI ``Hangup``. ``dtmf``
 are the digits the caller keys, one each time the call waits for a digit, after
 ``dtmf_delay`` seconds. ``variables`` are set on the channel before its dialplan starts
-(as the trunk's own settings would be, e.g. ``QUEUE_PRIO``). :class:`CallerArrivals` makes Poisson arrivals per tier with a
-seeded generator, for load and service-level benchmarks.
+(as the trunk's own settings would be, e.g. ``QUEUE_PRIO``). A ``journey``
+(:mod:`.journeys`) scripts the caller's way through the IVR instead: prompts heard, keys
+pressed (after a prompt or barging into it), words spoken into a recording, a hang-up
+mid-menu, a wait for an agent. :class:`CallerArrivals` makes Poisson arrivals per tier with a
+seeded generator, each caller walking a journey drawn from the tier's weighted mix, for load
+and service-level benchmarks and the demo.
 """
 from __future__ import annotations
 
 from dataclasses import dataclass, field
 from typing import Sequence
+
+from .journeys import Journey, JourneyRunner
 
 from twisted.internet import defer
 
@@ -32,7 +38,20 @@ class CallHandle:
     ended_at: float | None = None
     abandoned: bool = False
     hung_up_talking: bool = False      # the caller ended the call while bridged
+    caller_hung_up: bool = False       # the caller ended the call (else the PBX did)
+    journey: Journey | None = None
+    runner: JourneyRunner | None = None
     ended: defer.Deferred = field(default_factory=defer.Deferred)
+
+    @property
+    def outcome(self) -> str:
+        """``agent`` (was connected), ``abandoned`` (hung up first), else ``self-service``
+        (the PBX ended the call: the IVR finished it)."""
+        if self.connected_at is not None:
+            return "agent"
+        if self.caller_hung_up or self.abandoned:
+            return "abandoned"
+        return "self-service"
 
     @property
     def name(self) -> str:
@@ -46,7 +65,7 @@ class CallHandle:
 def place_call(pbx, callerid: str, context: str, exten: str, *, patience: float | None = None,
                dtmf: str = "", dtmf_delay: float = 0.5, trunk: str = "trunk",
                name: str | None = None, variables: dict[str, str] | None = None,
-               talk: float | None = None) -> CallHandle:
+               talk: float | None = None, journey: Journey | None = None) -> CallHandle:
     from .pbx import parse_callerid
 
     party = parse_callerid(callerid) or Party()
@@ -55,7 +74,7 @@ def place_call(pbx, callerid: str, context: str, exten: str, *, patience: float 
     chan.caller = Party(party.num, name or party.name)
     chan.connected = Party(party.num, name or party.name)
     chan.variables.update(variables or {})
-    handle = CallHandle(chan, pbx.now())
+    handle = CallHandle(chan, pbx.now(), journey=journey)
     digits = list(dtmf)
     timers = []
 
@@ -63,16 +82,19 @@ def place_call(pbx, callerid: str, context: str, exten: str, *, patience: float 
         if digits and not chan.hung_up:
             timers.append(pbx.reactor.callLater(dtmf_delay, _key, pbx, chan, digits))
 
-    chan.dtmf_source = key_next_digit
+    if journey is not None:
+        handle.runner = JourneyRunner(pbx, handle, journey)
+    else:
+        chan.dtmf_source = key_next_digit
 
     def give_up() -> None:
         if not chan.hung_up and chan.bridge is None and handle.connected_at is None:
-            handle.abandoned = True
+            handle.abandoned = handle.caller_hung_up = True
             pbx.request_hangup(chan, 16)
 
     def end_talk() -> None:
         if not chan.hung_up and chan.bridge is not None:
-            handle.hung_up_talking = True
+            handle.hung_up_talking = handle.caller_hung_up = True
             pbx.request_hangup(chan, 16)
 
     if patience is not None:
@@ -83,15 +105,21 @@ def place_call(pbx, callerid: str, context: str, exten: str, *, patience: float 
             handle.connected_at = pbx.now()
             if talk is not None:
                 timers.append(pbx.reactor.callLater(talk, end_talk))
+            if handle.runner is not None:
+                handle.runner.bridged()
         elif message.name == "Hangup":
             handle.ended_at = pbx.now()
             for call in timers:
                 if call.active():
                     call.cancel()
             unwatch()
+            if handle.runner is not None:
+                handle.runner.ended()
             handle.ended.callback(handle)
 
     unwatch = pbx.watch(chan.name, on_event)
+    if handle.runner is not None:
+        handle.runner.start()
     pbx.start_pbx(chan)
     return handle
 
@@ -111,6 +139,8 @@ class Tier:
     exten: str
     patience_mean: float | None = None
     dtmf: str = ""
+    #: (journey, weight) pairs: each caller of the tier walks one, drawn by weight
+    journeys: Sequence[tuple[Journey, float]] = ()
 
 
 class CallerArrivals:
@@ -147,6 +177,19 @@ class CallerArrivals:
         number = self.pbx.random.choice(list(tier.numbers))
         patience = (self.pbx.random.expovariate(1.0 / tier.patience_mean)
                     if tier.patience_mean else None)
+        journey = None
+        if tier.journeys:
+            journeys = [j for j, _ in tier.journeys]
+            weights = [w for _, w in tier.journeys]
+            journey = self.pbx.random.choices(journeys, weights=weights)[0]
         self.calls.append(place_call(self.pbx, number, tier.context, tier.exten,
-                                     patience=patience, dtmf=tier.dtmf))
+                                     patience=patience, dtmf=tier.dtmf, journey=journey))
         self._schedule(index)
+
+    def outcomes(self) -> dict[str, int]:
+        """How the calls so far ended: ``self-service`` / ``agent`` / ``abandoned`` counts."""
+        counts: dict[str, int] = {}
+        for call in self.calls:
+            if call.ended.called:
+                counts[call.outcome] = counts.get(call.outcome, 0) + 1
+        return counts

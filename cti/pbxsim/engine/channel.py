@@ -38,6 +38,8 @@ _STATE_DESC = {
 }
 
 UNKNOWN = "<unknown>"
+#: what :meth:`Channel.suspend` fires with when the caller starts speaking
+VOICE = "voice"
 
 
 class Interruption(Exception):
@@ -109,8 +111,17 @@ class Channel:
     cdr: Any = None
     #: a simulated caller's keypad: called when the channel starts waiting for a digit
     dtmf_source: Callable[[], None] | None = None
+    #: a simulated caller's ears: called with ("prompt", file) when a sound starts playing
+    #: and ("record", file) when a recording starts
+    media_listener: Callable[[str, str], None] | None = None
+    #: the caller speaks until this time (reactor seconds): what a recording's silence
+    #: detector hears
+    voice_until: float = 0.0
+    #: a prompt is playing (a digit now would barge into it)
+    playing_prompt: bool = False
     _waiter: defer.Deferred | None = field(default=None, repr=False)
     _wake_on_dtmf: bool = field(default=False, repr=False)
+    _wake_on_voice: bool = field(default=False, repr=False)
     _timer: Any = field(default=None, repr=False)
 
     @property
@@ -118,9 +129,11 @@ class Channel:
         return self.state is ChannelState.UP
 
     # -- waiting ---------------------------------------------------------------------------
-    def suspend(self, reactor, seconds: float | None, *, wake_on_dtmf: bool = False) -> defer.Deferred:
+    def suspend(self, reactor, seconds: float | None, *, wake_on_dtmf: bool = False,
+                wake_on_voice: bool = False) -> defer.Deferred:
         """Wait ``seconds`` (forever if None). Fires with None on timeout, with the digit if
-        ``wake_on_dtmf`` and a digit arrives; errbacks with an :class:`Interruption`."""
+        ``wake_on_dtmf`` and a digit arrives, with :data:`VOICE` if ``wake_on_voice`` and the
+        caller starts speaking; errbacks with an :class:`Interruption`."""
         if self.hangup_requested:
             return defer.fail(HangupInterruption())
         if self.jump is not None and self.pbx_running:
@@ -130,6 +143,7 @@ class Channel:
         d = defer.Deferred()
         self._waiter = d
         self._wake_on_dtmf = wake_on_dtmf
+        self._wake_on_voice = wake_on_voice
         if wake_on_dtmf and self.dtmf_source is not None:
             self.dtmf_source()
         if seconds is not None:
@@ -161,6 +175,21 @@ class Channel:
         and discarded with the other frames, as on Asterisk."""
         if self._waiter is not None and self._wake_on_dtmf:
             self._wake(digit)
+
+    def speak(self, now: float, seconds: float) -> None:
+        """The caller talks for ``seconds`` from ``now`` (heard by a recording)."""
+        self.voice_until = max(self.voice_until, now + seconds)
+        if self._waiter is not None and self._wake_on_voice:
+            self._wake(VOICE)
+
+    def media_started(self, kind: str, name: str) -> None:
+        if self.media_listener is not None:
+            self.media_listener(kind, name)
+
+    @property
+    def wants_digit(self) -> bool:
+        """Waiting, and a digit would wake it."""
+        return self._waiter is not None and self._wake_on_dtmf
 
     @property
     def waiting(self) -> bool:

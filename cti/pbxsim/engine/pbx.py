@@ -37,7 +37,7 @@ from .interleave import Interleaver
 from .channel import (Channel, ChannelState, HangupInterruption, Party,
                       RedirectInterruption)
 from .commands import run_command
-from .sounds import DEFAULT_SOUNDS
+from .sounds import DEFAULT_SOUNDS, lookup as lookup_sound
 
 log = logging.getLogger(__name__)
 
@@ -100,6 +100,8 @@ class PBX:
         self.globals: dict[str, str] = dict(getattr(dialplan, "globals", {}) or {})
         self.database: dict[tuple[str, str], str] = {}
         self.sounds = dict(DEFAULT_SOUNDS if sounds is None else sounds)
+        #: files the Record application and RECORD FILE wrote: name (no format) -> samples
+        self.recordings: dict[str, int] = {}
         self.queues = {name: dict(cfg) for name, cfg in (queues or {}).items()}
         self.queue_waiting: dict[str, list] = {}
         self.busy_members: set[str] = set()
@@ -508,8 +510,18 @@ class PBX:
         from .callers import place_call
         return place_call(self, callerid, context, exten, patience=patience, dtmf=dtmf, **kwargs)
 
-    def sound_samples(self, name: str) -> int | None:
-        return self.sounds.get(name.strip().strip('"'))
+    def sound_samples(self, name: str, language: str | None = None) -> int | None:
+        """Length of the file ``name`` a channel in ``language`` would play (None: no file)."""
+        return lookup_sound(self.sounds, name, language)
+
+    def keep_recording(self, name: str, samples: int) -> None:
+        """A recording was written: it exists from now on, ``samples`` long."""
+        self.recordings[name] = samples
+        self.sounds[name] = samples
+
+    def wall_clock(self) -> float:
+        """Epoch seconds now (``${EPOCH}``, SayUnixTime without a time)."""
+        return self.now() if self._epoch is None else self._epoch + self.now()
 
     def command(self, text: str) -> tuple[bool, list[str]]:
         return run_command(self, text)

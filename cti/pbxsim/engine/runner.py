@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING
 from twisted.internet import defer
 
 from . import cdr, events
-from .apps import APPLICATIONS, AppHangup, UnknownApplication
+from .apps import APPLICATIONS, AppHangup, ExtenDigit, UnknownApplication
 from .channel import Channel, HangupInterruption, RedirectInterruption
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -69,10 +69,43 @@ async def _main_loop(pbx: "PBX", chan: Channel) -> None:
             continue
         except (HangupInterruption, AppHangup, UnknownApplication):
             return
+        except ExtenDigit as pressed:
+            try:
+                if not await collect_extension(pbx, chan, pressed.digit):
+                    return
+            except RedirectInterruption:
+                continue
+            except HangupInterruption:
+                return
+            continue
         if chan.hangup_requested:
             return
         if chan.jump is None:
             chan.priority += 1
+
+
+async def collect_extension(pbx: "PBX", chan: Channel, digit: str) -> bool:
+    """``__ast_pbx_run`` after an application returned a digit: read more digits (5 s apart)
+    while a longer extension could still match, then go to that extension, else to ``i``
+    (with ``INVALID_EXTEN``); False when neither exists (the call ends)."""
+    from .playback import DIGIT_TIMEOUT_MS, wait_digit
+
+    typed = digit
+    while pbx.dialplan.matchmore(chan.context, typed):
+        more = await wait_digit(pbx, chan, DIGIT_TIMEOUT_MS)
+        if more is None:
+            break
+        typed += more
+    if pbx.dialplan.exists(chan.context, typed, 1):
+        chan.jump = (chan.context, typed, 1)
+        return True
+    if pbx.dialplan.exists(chan.context, "i", 1):
+        pbx.set_var(chan, "INVALID_EXTEN", typed)
+        chan.jump = (chan.context, "i", 1)
+        return True
+    log.warning("Invalid extension '%s', but no rule 'i' or 'e' in context '%s' (%s)", typed,
+                chan.context, chan.name)
+    return False
 
 
 async def execute(pbx: "PBX", chan: Channel, app: str, data: str) -> None:

@@ -20,6 +20,15 @@ class UnknownApplication(Exception):
     """The dialplan names an application the simulator does not have."""
 
 
+class ExtenDigit(Exception):
+    """The application returned a digit (``Background``, ``WaitExten``): the dialplan loop
+    collects the rest of an extension from it, as ``__ast_pbx_run`` does."""
+
+    def __init__(self, digit: str) -> None:
+        super().__init__(digit)
+        self.digit = digit
+
+
 def application(*names: str):
     def register(func):
         for name in names:
@@ -28,5 +37,5 @@ def application(*names: str):
     return register
 
 
-from . import basic, dial, media, queue  # noqa: E402,F401  (registration side effects)
-from .. import agi_client  # noqa: E402,F401
+from . import basic, dial, input, media, queue, say  # noqa: E402,F401  (registration side effects)
+from .. import agi_client, agi_media  # noqa: E402,F401
