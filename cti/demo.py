@@ -20,6 +20,7 @@ from twisted.application import internet, service
 from cti import app
 from cti.cli.main import DEFAULT_TOKEN_FILE, DEFAULT_URL
 from cti.config import data_directory
+from cti.customers import store as customer_seed
 from cti.domain import channel_vars as V
 from cti.pbxsim.ami.accounts import parse_manager_conf
 from cti.pbxsim.ami.server import AMIServerFactory
@@ -29,7 +30,6 @@ from cti.pbxsim.engine.pbx import PBX
 from cti.pbxsim.engine.phones import PhoneScript, Phones
 from cti.services import journal
 from cti.storage.repositories.agents import add_agent, add_user, list_agents, set_skill
-from cti.storage.repositories.customers import add_customer
 from cti.storage.unit_of_work import Database
 
 log = logging.getLogger(__name__)
@@ -77,18 +77,19 @@ def seed(db: Database, agents: int, rng: random.Random) -> dict[str, list[str]]:
         for n in range(400):
             tier = rng.choices(list(TIER_MIX), weights=list(TIER_MIX.values()))[0]
             phone = f"138{n:08d}"
-            add_customer(session, f"客户{n:03d}", [phone], tier=tier, language="zh")
+            customer_seed.add_customer(session, f"客户{n:03d}", [phone], tier=tier, language="zh")
             numbers[tier].append(phone)
         return numbers
     numbers = db.run_blocking(work)
     if numbers is None:                     # seeded before: read the numbers back
-        from cti.storage.models import CustomerNumber, Customer
         from sqlalchemy import select
+
+        from cti.customers.store import SubscriberLine
 
         def read(session):
             out: dict[str, list[str]] = {t: [] for t in TIER_MIX}
             for number, tier in session.execute(
-                    select(CustomerNumber.number, Customer.tier).join(Customer)):
+                    select(SubscriberLine.number, SubscriberLine.tier)):
                 out.setdefault(tier, []).append(number)
             return out
         numbers = db.run_blocking(read)

@@ -1,0 +1,512 @@
+"""Applies one incremental batch file to the customer database: atomic, idempotent, in order.
+
+One transaction per batch: take the record type's lock (a row of ``import_locks``), check the
+ledger (``import_batches``: the same file again changes nothing; a gap in sequence numbers
+stops the type until the missing batch comes or an operator skips it), stream the rows into a
+staging table (PostgreSQL ``COPY ... FROM STDIN``; SQLite ``executemany``), check them as a set
+(duplicate keys, unknown keys, unknown references), merge them set-based, write the ledger row,
+commit. Any bad row rejects the whole batch with every bad line named, and the transaction is
+rolled back: the database is as it was. Memory stays flat: rows go to the database in chunks.
+
+Blocking: runs on a thread of its own (the watcher) or in ``ctictl``, never on the reactor and
+never on the call path's pool. Lookups go on meanwhile: PostgreSQL's MVCC, and SQLite in WAL
+mode (``cti.storage.db``), let readers see the last committed data while the batch is staged.
+"""
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import io
+import os
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Callable
+
+from sqlalchemy import exc as sa_exc, insert, select, text
+from sqlalchemy.engine import Connection, Engine
+
+from cti.customers import batch
+from cti.customers.batch import BatchError, Header, RecordType, RowError
+from cti.customers.store import ImportBatch, ImportLock
+from cti.domain.reasons import bilingual
+
+CHUNK_ROWS = 20_000
+MAX_REPORTED = 1_000          # bad lines named one by one; past this a count
+STAGE = "ctid_import_stage"
+
+Progress = Callable[[int, int], None]     # (rows staged so far, rows announced)
+
+
+@dataclass
+class ImportResult:
+    file: str
+    outcome: str                  # applied | duplicate | waiting | busy | rejected
+    message: str
+    record_type: str | None = None
+    sequence: int | None = None
+    rows: int = 0
+    added: int = 0
+    updated: int = 0
+    deleted: int = 0
+    seconds: float = 0.0
+    errors: list[tuple[int | None, str]] = field(default_factory=list)
+    more_errors: int = 0
+
+    @property
+    def rows_per_second(self) -> float:
+        return self.rows / self.seconds if self.seconds > 0 else 0.0
+
+    def summary(self) -> str:
+        if self.outcome != "applied":
+            return f"{self.file}: {self.message}"
+        return (f"{self.file}: {self.record_type} #{self.sequence} applied: "
+                f"{self.added} added, {self.updated} updated, {self.deleted} deleted, "
+                f"{self.rows} rows in {self.seconds:.1f} s ({self.rows_per_second:,.0f} rows/s)")
+
+    def report(self) -> str:
+        """The reject report: the batch's problem, then each bad line and why."""
+        lines = [f"# {self.file}", f"# {self.message}"]
+        for line_no, why in self.errors:
+            lines.append(f"line {line_no}: {why}" if line_no else why)
+        if self.more_errors:
+            lines.append(bilingual(f"……另有 {self.more_errors} 行有误",
+                                   f"... and {self.more_errors} more bad lines"))
+        return "\n".join(lines) + "\n"
+
+
+class _Refused(Exception):
+    def __init__(self, outcome: str, message: str, errors=(), more: int = 0):
+        super().__init__(message)
+        self.outcome, self.errors, self.more = outcome, list(errors), more
+
+
+# -- how each record type merges -----------------------------------------------------------------
+
+@dataclass(frozen=True)
+class Merge:
+    """SQL of one record type, written against the staging table ``s``.
+
+    ``refs`` joins what the rows refer to (their line, their bill); ``match`` finds the
+    existing target row ``t``; ``values`` are the target's columns and how each is computed."""
+
+    table: str
+    refs: str
+    match: str
+    values: tuple[tuple[str, str], ...]
+    key_columns: tuple[str, ...]      # not changed by an update
+    ref_what: str = ""                # what an unknown reference is, for the report
+    children: str = ""                # for a delete: rows still depending on t
+
+
+_LINE = "JOIN subscriber_lines l ON l.number = s.number"
+MERGES = {
+    "CUSTOMER": Merge(
+        "customers", "", "t.customer_key = s.customer_key",
+        (("customer_key", "s.customer_key"), ("name", "s.name"), ("kind", "s.kind"),
+         ("id_number_masked", "s.id_number_masked"), ("id_number_hash", "s.id_number_hash"),
+         ("address", "s.address"), ("contact_phone", "s.contact_phone"),
+         ("created_at", ":now")),
+        ("customer_key", "created_at"),
+        children="EXISTS (SELECT 1 FROM subscriber_lines x WHERE x.customer_id = t.id)"),
+    "LINE": Merge(
+        "subscriber_lines", "JOIN customers c ON c.customer_key = s.customer_key",
+        "t.number = s.number",
+        (("number", "s.number"), ("customer_id", "c.id"), ("product", "s.product"),
+         ("status", "s.status"), ("tier", "s.tier"), ("region", "s.region"),
+         ("language", "s.language"), ("pin_hash", "COALESCE(s.pin_hash, t.pin_hash)"),
+         ("balance_fen", "s.balance_fen"), ("balance_at", "s.balance_at")),
+        ("number",), ref_what="customer_key"),
+    "PAYMENT": Merge(
+        "payments", _LINE, "t.payment_key = s.payment_key",
+        (("payment_key", "s.payment_key"), ("line_id", "l.id"), ("amount_fen", "s.amount_fen"),
+         ("paid_at", "s.paid_at"), ("channel", "s.channel")),
+        ("payment_key",), ref_what="number"),
+    "STATUS": Merge(
+        "status_changes", _LINE, "t.change_key = s.change_key",
+        (("change_key", "s.change_key"), ("line_id", "l.id"), ("old_status", "s.old_status"),
+         ("new_status", "s.new_status"), ("reason", "s.reason"), ("source", "'billing'"),
+         ("changed_at", "s.changed_at")),
+        ("change_key", "source"), ref_what="number"),
+    "BILL": Merge(
+        "bills", _LINE, "t.line_id = l.id AND t.period = s.period",
+        (("line_id", "l.id"), ("period", "s.period"), ("amount_fen", "s.amount_fen"),
+         ("due_date", "s.due_date"), ("paid", "s.paid")),
+        ("line_id", "period"), ref_what="number"),
+    "BILL_ITEM": Merge(
+        "bill_items", _LINE + " JOIN bills b ON b.line_id = l.id AND b.period = s.period",
+        "t.bill_id = b.id AND t.item_no = s.item_no",
+        (("bill_id", "b.id"), ("item_no", "s.item_no"), ("category", "s.category"),
+         ("description", "s.description"), ("amount_fen", "s.amount_fen")),
+        ("bill_id", "item_no"), ref_what="number+period (BILL)"),
+    "CDR": Merge(
+        "call_summaries", _LINE, "t.line_id = l.id AND t.period = s.period AND t.category = s.category",
+        (("line_id", "l.id"), ("period", "s.period"), ("category", "s.category"),
+         ("calls", "s.calls"), ("minutes", "s.minutes"), ("amount_fen", "s.amount_fen")),
+        ("line_id", "period", "category"), ref_what="number"),
+}
+
+_PG_TYPES = {"int": "BIGINT", "bool": "BOOLEAN", "date": "DATE", "ts": "TIMESTAMPTZ", "text": "TEXT"}
+_SQLITE_TYPES = {"int": "INTEGER", "bool": "INTEGER", "date": "TEXT", "ts": "TEXT", "text": "TEXT"}
+_KINDS = {batch.count: "int", batch.fen: "int", batch.flag: "bool", batch.date: "date",
+          batch.timestamp: "ts"}
+
+
+def _column_kinds(kind: RecordType) -> list[tuple[str, str]]:
+    out = []
+    for f in kind.fields:
+        for column in f.staged:
+            out.append((column, _KINDS.get(f.convert, "text")))
+    return out
+
+
+def checksum(path: Path) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as fh:
+        for chunk in iter(lambda: fh.read(1 << 20), b""):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+def batch_order(path: Path) -> tuple:
+    """Sort key applying files in dependency order of their types, then by sequence."""
+    try:
+        name = batch.parse_file_name(path.name)
+    except BatchError:
+        return (len(batch.TYPE_ORDER), 0, path.name)
+    return (batch.TYPE_ORDER.index(name.record_type), name.sequence, path.name)
+
+
+class Importer:
+    """Applies batch files to the database behind ``engine`` (blocking)."""
+
+    def __init__(self, engine: Engine, *, holder: str, tiers: tuple[str, ...] = batch.DEFAULT_TIERS,
+                 now: Callable[[], dt.datetime] | None = None, chunk_rows: int = CHUNK_ROWS):
+        self.engine = engine
+        self.holder = holder[:80]
+        self.types = batch.record_types(tuple(tiers))
+        self._now = now or (lambda: dt.datetime.now(dt.timezone.utc))
+        self._chunk = chunk_rows
+        self._pg = engine.dialect.name == "postgresql"
+
+    # -- public --------------------------------------------------------------------------------
+    def import_file(self, path: Path | str, progress: Progress | None = None) -> ImportResult:
+        path = Path(path)
+        started = time.monotonic()
+        result = ImportResult(path.name, "rejected", "")
+        try:
+            name = batch.parse_file_name(path.name)
+            with open(path, "rb") as fh:
+                header = batch.parse_header(fh.readline())
+            if (header.record_type, header.sequence) != (name.record_type, name.sequence):
+                raise BatchError("header", bilingual(
+                    f"文件名（{name.record_type} 第 {name.sequence} 批）与文件头"
+                    f"（{header.record_type} 第 {header.sequence} 批）不一致",
+                    f"the file name says {name.record_type} #{name.sequence}, the header "
+                    f"{header.record_type} #{header.sequence}"))
+            result.record_type, result.sequence = header.record_type, header.sequence
+            digest = checksum(path)
+            self._ensure_lock_row(header.record_type)
+            with self.engine.connect() as conn:
+                with conn.begin():
+                    self._lock(conn, header.record_type)
+                    self._check_ledger(conn, header, digest)
+                    counts = self._apply(conn, path, header, progress)
+                    result.rows, (result.added, result.updated, result.deleted) = counts
+                    conn.execute(insert(ImportBatch), [dict(
+                        record_type=header.record_type, sequence=header.sequence,
+                        outcome="applied", file_name=path.name[:255], checksum=digest,
+                        source=header.source, rows=result.rows, added=result.added,
+                        updated=result.updated, deleted=result.deleted, done_at=self._now(),
+                        done_by=self.holder)])
+                    self._unlock(conn, header.record_type)
+            result.outcome = "applied"
+            result.message = bilingual("已导入", "applied")
+        except BatchError as exc:
+            result.message = str(exc)
+            result.errors = []
+        except _Refused as exc:
+            result.outcome, result.message = exc.outcome, str(exc)
+            result.errors, result.more_errors = exc.errors, exc.more
+        except OSError as exc:
+            result.message = bilingual(f"无法读取文件：{exc.strerror}", f"cannot read the file: {exc.strerror}")
+        result.seconds = time.monotonic() - started
+        return result
+
+    def skip(self, record_type: str, sequence: int) -> str:
+        """Record that batch ``sequence`` of ``record_type`` will never come: the next one may
+        be applied. Only the batch the type waits for can be skipped."""
+        if record_type not in self.types:
+            raise BatchError("skip", bilingual(f"未知记录类型 {record_type}",
+                                               f"unknown record type {record_type} "
+                                               f"(one of {', '.join(batch.TYPE_ORDER)})"))
+        self._ensure_lock_row(record_type)
+        try:
+            with self.engine.connect() as conn, conn.begin():
+                self._lock(conn, record_type)
+                expected = self._expected(conn, record_type)
+                if sequence != expected:
+                    raise BatchError("skip", bilingual(
+                        f"{record_type} 等待的是第 {expected} 批，不能跳过第 {sequence} 批",
+                        f"{record_type} waits for batch {expected}: batch {sequence} cannot be skipped"))
+                conn.execute(insert(ImportBatch), [dict(
+                    record_type=record_type, sequence=sequence, outcome="skipped",
+                    rows=0, added=0, updated=0, deleted=0, done_at=self._now(),
+                    done_by=self.holder)])
+                self._unlock(conn, record_type)
+        except _Refused as exc:
+            raise BatchError(exc.outcome, str(exc)) from None
+        return bilingual(f"{record_type} 第 {sequence} 批已标记为跳过，下一批为第 {sequence + 1} 批",
+                         f"{record_type} batch {sequence} skipped; the next one is {sequence + 1}")
+
+    # -- the lock and the ledger ---------------------------------------------------------------
+    def _ensure_lock_row(self, record_type: str) -> None:
+        with self.engine.connect() as conn:
+            if conn.scalar(select(ImportLock.record_type)
+                           .where(ImportLock.record_type == record_type)) is not None:
+                return
+            try:
+                with conn.begin():
+                    conn.execute(insert(ImportLock), [{"record_type": record_type}])
+            except sa_exc.IntegrityError:
+                pass                                   # another importer made it first
+            except sa_exc.OperationalError:
+                pass                                   # busy: _lock says so
+
+    def _lock(self, conn: Connection, record_type: str) -> None:
+        busy = _Refused("busy", bilingual(
+            f"另一个导入正在处理 {record_type}，稍后再试",
+            f"another import of {record_type} is running; try again when it ends"))
+        try:
+            if self._pg:
+                conn.execute(text("SELECT record_type FROM import_locks WHERE record_type = :t "
+                                  "FOR UPDATE NOWAIT"), {"t": record_type})
+            conn.execute(text("UPDATE import_locks SET holder = :h, since = :now "
+                              "WHERE record_type = :t"),
+                         {"h": self.holder, "now": _db_time(self._now(), self._pg), "t": record_type})
+        except sa_exc.OperationalError as exc:
+            if self._pg and "could not obtain lock" not in str(exc) and "lock timeout" not in str(exc):
+                raise
+            raise busy from None
+
+    def _unlock(self, conn: Connection, record_type: str) -> None:
+        conn.execute(text("UPDATE import_locks SET holder = NULL, since = NULL "
+                          "WHERE record_type = :t"), {"t": record_type})
+
+    def _expected(self, conn: Connection, record_type: str) -> int:
+        last = conn.scalar(text("SELECT MAX(sequence) FROM import_batches WHERE record_type = :t"),
+                           {"t": record_type})
+        return (last or 0) + 1
+
+    def _check_ledger(self, conn: Connection, header: Header, digest: str) -> None:
+        t, seq = header.record_type, header.sequence
+        done = conn.execute(text(
+            "SELECT outcome, checksum, file_name, done_at FROM import_batches "
+            "WHERE record_type = :t AND sequence = :s"), {"t": t, "s": seq}).first()
+        if done is not None:
+            if done.outcome == "skipped":
+                raise _Refused("rejected", bilingual(
+                    f"{t} 第 {seq} 批已被运维人员跳过；其中的记录请放入新的批次重发",
+                    f"{t} batch {seq} was skipped by an operator; send its rows again in a new batch"))
+            if done.checksum == digest:
+                raise _Refused("duplicate", bilingual(
+                    f"{t} 第 {seq} 批此前已导入（{done.file_name}），本次未做任何修改",
+                    f"{t} batch {seq} was already applied (from {done.file_name}): nothing changed"))
+            raise _Refused("rejected", bilingual(
+                f"{t} 第 {seq} 批此前已由内容不同的文件 {done.file_name} 导入；更正请用新的序号",
+                f"{t} batch {seq} was already applied from {done.file_name} with other content; "
+                f"a correction needs a new sequence number"))
+        expected = self._expected(conn, t)
+        if seq > expected:
+            raise _Refused("waiting", bilingual(
+                f"{t} 第 {seq} 批在等待缺失的第 {expected} 批（或运维执行 ctictl import --skip {t} {expected}）",
+                f"{t} batch {seq} waits for missing batch {expected} "
+                f"(or an operator runs ctictl import --skip {t} {expected})"))
+        if seq < expected:
+            raise _Refused("rejected", bilingual(
+                f"{t} 第 {seq} 批早于已导入的批次",
+                f"{t} batch {seq} is older than the batches already applied"))
+
+    # -- staging, checks, merge ----------------------------------------------------------------
+    def _apply(self, conn: Connection, path: Path, header: Header,
+               progress: Progress | None) -> tuple[int, tuple[int, int, int]]:
+        kind = self.types[header.record_type]
+        columns = _column_kinds(kind)
+        self._create_stage(conn, columns)
+        rows = self._stage(conn, path, header, kind, columns, progress)
+        if rows != header.rows:
+            raise _Refused("rejected", bilingual(
+                f"文件不完整：文件头声明 {header.rows} 行，实际 {rows} 行",
+                f"truncated or padded file: the header announces {header.rows} rows, "
+                f"the file has {rows}"))
+        if self._pg:
+            conn.execute(text(f"ANALYZE {STAGE}"))
+        self._check_set(conn, kind)
+        counts = self._merge(conn, header.record_type)
+        conn.execute(text(f"DROP TABLE {STAGE}"))
+        return rows, counts
+
+    def _create_stage(self, conn: Connection, columns: list[tuple[str, str]]) -> None:
+        types = _PG_TYPES if self._pg else _SQLITE_TYPES
+        body = ", ".join(f"{name} {types[k]}" for name, k in columns)
+        conn.execute(text(f"DROP TABLE IF EXISTS {STAGE}"))
+        conn.execute(text(f"CREATE TEMPORARY TABLE {STAGE} (line_no BIGINT NOT NULL, "
+                          f"op CHAR(1) NOT NULL, {body})"))
+
+    def _stage(self, conn: Connection, path: Path, header: Header, kind: RecordType,
+               columns: list[tuple[str, str]], progress: Progress | None) -> int:
+        errors: list[tuple[int, str]] = []
+        bad = 0
+        rows = 0
+        chunk: list[tuple] = []
+        flush = self._copy if self._pg else self._insert
+        names = ["line_no", "op"] + [c for c, _ in columns]
+        kinds = [k for _, k in columns]
+        with open(path, "rb") as fh:
+            fh.readline()
+            line_no = 1
+            for raw in fh:
+                line_no += 1
+                raw = raw.rstrip(b"\r\n")
+                if not raw:
+                    bad += 1
+                    if len(errors) < MAX_REPORTED:
+                        errors.append((line_no, bilingual("空行", "empty line")))
+                    continue
+                rows += 1
+                try:
+                    op, values = batch.parse_row(kind, batch.decode_line(raw, header))
+                except RowError as exc:
+                    bad += 1
+                    if len(errors) < MAX_REPORTED:
+                        errors.append((line_no, str(exc)))
+                    continue
+                if bad:
+                    continue                  # rejected anyway: only look for more bad lines
+                chunk.append((line_no, op) + values)
+                if len(chunk) >= self._chunk:
+                    flush(conn, names, kinds, chunk)
+                    chunk = []
+                    if progress:
+                        progress(rows, header.rows)
+        if bad:
+            raise _Refused("rejected", bilingual(f"{bad} 行有误，整批未导入",
+                                                 f"{bad} bad lines: the batch was not applied"),
+                           errors, max(0, bad - len(errors)))
+        if chunk:
+            flush(conn, names, kinds, chunk)
+        if progress:
+            progress(rows, header.rows)
+        return rows
+
+    def _insert(self, conn: Connection, names: list[str], kinds: list[str], chunk: list[tuple]) -> None:
+        convert = [None, None] + [_SQLITE_OUT.get(k) for k in kinds]
+        if any(convert):
+            chunk = [tuple(v if f is None or v is None else f(v) for f, v in zip(convert, row))
+                     for row in chunk]
+        marks = ", ".join("?" * len(names))
+        conn.connection.dbapi_connection.cursor().executemany(
+            f"INSERT INTO {STAGE} ({', '.join(names)}) VALUES ({marks})", chunk)
+
+    def _copy(self, conn: Connection, names: list[str], kinds: list[str], chunk: list[tuple]) -> None:
+        out = io.StringIO()
+        write = out.write
+        for row in chunk:
+            write("\t".join(_pg_text(v) for v in row))
+            write("\n")
+        out.seek(0)
+        cursor = conn.connection.dbapi_connection.cursor()
+        cursor.copy_expert(f"COPY {STAGE} ({', '.join(names)}) FROM STDIN", out)
+
+    def _check_set(self, conn: Connection, kind: RecordType) -> None:
+        merge = MERGES[kind.code]
+        errors: list[tuple[int, str]] = []
+        keys = ", ".join(kind.key)
+        for row in conn.execute(text(
+                f"SELECT {keys}, MIN(line_no) AS first, COUNT(*) AS n FROM {STAGE} "
+                f"GROUP BY {keys} HAVING COUNT(*) > 1 ORDER BY first LIMIT {MAX_REPORTED}")):
+            key = "|".join(str(v) for v in row[:len(kind.key)])
+            errors.append((row.first, bilingual(f"关键字 {key} 在本批中出现 {row.n} 次",
+                                                f"key {key} appears {row.n} times in this batch")))
+        if errors:
+            self._refuse(bilingual("批内关键字重复", "duplicate keys inside the batch"), errors)
+        if merge.refs:
+            for (line_no,) in conn.execute(text(
+                    f"SELECT line_no FROM {STAGE} WHERE op <> 'D' EXCEPT "
+                    f"SELECT s.line_no FROM {STAGE} s {merge.refs} WHERE s.op <> 'D' "
+                    f"ORDER BY 1 LIMIT {MAX_REPORTED}")):
+                errors.append((line_no, bilingual(f"引用的 {merge.ref_what} 不存在",
+                                                  f"refers to an unknown {merge.ref_what}")))
+        for (line_no,) in conn.execute(text(
+                f"SELECT s.line_no FROM {STAGE} s {merge.refs} JOIN {merge.table} t "
+                f"ON {merge.match} WHERE s.op = 'A' ORDER BY 1 LIMIT {MAX_REPORTED}")):
+            errors.append((line_no, bilingual("新增的记录已存在（修改请用 U）",
+                                              "add of a key that exists (use U to update)")))
+        for (line_no,) in conn.execute(text(
+                f"SELECT line_no FROM {STAGE} WHERE op IN ('U', 'D') EXCEPT "
+                f"SELECT s.line_no FROM {STAGE} s {merge.refs} JOIN {merge.table} t "
+                f"ON {merge.match} WHERE s.op IN ('U', 'D') ORDER BY 1 LIMIT {MAX_REPORTED}")):
+            errors.append((line_no, bilingual("修改或删除的记录不存在",
+                                              "update or delete of a key that does not exist")))
+        if merge.children:
+            for (line_no,) in conn.execute(text(
+                    f"SELECT s.line_no FROM {STAGE} s {merge.refs} JOIN {merge.table} t "
+                    f"ON {merge.match} WHERE s.op = 'D' AND {merge.children} "
+                    f"ORDER BY 1 LIMIT {MAX_REPORTED}")):
+                errors.append((line_no, bilingual("该客户仍有用户号码，先删除或迁移其号码",
+                                                  "this customer still has lines: delete or move them first")))
+        if errors:
+            errors.sort(key=lambda e: e[0])
+            self._refuse(bilingual(f"{len(errors)} 行与库中数据不符，整批未导入",
+                                   f"{len(errors)} lines do not fit the database: the batch was not applied"),
+                         errors)
+
+    @staticmethod
+    def _refuse(message: str, errors: list) -> None:
+        raise _Refused("rejected", message, errors[:MAX_REPORTED], max(0, len(errors) - MAX_REPORTED))
+
+    def _merge(self, conn: Connection, code: str) -> tuple[int, int, int]:
+        m = MERGES[code]
+        now = {"now": _db_time(self._now(), self._pg)}
+        deleted = conn.execute(text(
+            f"DELETE FROM {m.table} WHERE id IN (SELECT t.id FROM {STAGE} s {m.refs} "
+            f"JOIN {m.table} t ON {m.match} WHERE s.op = 'D')")).rowcount
+        sets = ", ".join(f"{c} = {e}" for c, e in m.values if c not in m.key_columns)
+        updated = conn.execute(text(
+            f"UPDATE {m.table} AS t SET {sets} FROM {STAGE} s {m.refs} "
+            f"WHERE s.op = 'U' AND {m.match}"), now).rowcount
+        inserted_values = ", ".join(
+            ("s.pin_hash" if e.startswith("COALESCE") else e) for _, e in m.values)
+        added = conn.execute(text(
+            f"INSERT INTO {m.table} ({', '.join(c for c, _ in m.values)}) "
+            f"SELECT {inserted_values} FROM {STAGE} s {m.refs} WHERE s.op = 'A' "
+            f"ORDER BY s.line_no"), now).rowcount
+        return added, updated, deleted
+
+
+def _db_time(value: dt.datetime, pg: bool):
+    return value if pg else _sqlite_ts(value)
+
+
+def _sqlite_ts(value: dt.datetime) -> str:
+    """The text SQLAlchemy's SQLite DateTime stores (naive UTC), so the ORM reads it back."""
+    return value.astimezone(dt.timezone.utc).strftime("%Y-%m-%d %H:%M:%S.%f")
+
+
+_SQLITE_OUT = {"ts": _sqlite_ts, "date": lambda d: d.isoformat(), "bool": int}
+
+
+def _pg_text(value) -> str:
+    if value is None:
+        return "\\N"
+    if isinstance(value, str):
+        if "\\" in value or "\t" in value:
+            return value.replace("\\", "\\\\").replace("\t", "\\t")
+        return value
+    if value is True:
+        return "t"
+    if value is False:
+        return "f"
+    if isinstance(value, (dt.date, dt.datetime)):
+        return value.isoformat()
+    return str(value)
