@@ -299,8 +299,8 @@ def parse_header(raw: bytes) -> Header:
     if not rows.isdigit():
         raise BatchError("header", bilingual(f"记录数 {rows!r} 应为整数", f"row count {rows!r} must be a whole number"))
     if encoding.upper() not in ENCODINGS:
-        raise BatchError("header", bilingual(f"编码 {encoding!r} 应为 UTF-8 或 GBK",
-                                             f"encoding {encoding!r} must be UTF-8 or GBK"))
+        raise BatchError("header", bilingual(f"文件头的编码 {encoding!r} 应为 UTF-8 或 GBK",
+                                             f"the header's encoding {encoding!r} must be UTF-8 or GBK"))
     try:
         when = timestamp(created)
     except RowError:

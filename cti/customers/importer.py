@@ -96,6 +96,7 @@ class Merge:
     values: tuple[tuple[str, str], ...]
     key_columns: tuple[str, ...]      # not changed by an update
     ref_what: str = ""                # what an unknown reference is, for the report
+    key_refs: str | None = None       # the joins ``match`` needs (default: all of ``refs``)
     children: str = ""                # for a delete: rows still depending on t
 
 
@@ -116,18 +117,18 @@ MERGES = {
          ("status", "s.status"), ("tier", "s.tier"), ("region", "s.region"),
          ("language", "s.language"), ("pin_hash", "COALESCE(s.pin_hash, t.pin_hash)"),
          ("balance_fen", "s.balance_fen"), ("balance_at", "s.balance_at")),
-        ("number",), ref_what="customer_key"),
+        ("number",), ref_what="customer_key", key_refs=""),
     "PAYMENT": Merge(
         "payments", _LINE, "t.payment_key = s.payment_key",
         (("payment_key", "s.payment_key"), ("line_id", "l.id"), ("amount_fen", "s.amount_fen"),
          ("paid_at", "s.paid_at"), ("channel", "s.channel")),
-        ("payment_key",), ref_what="number"),
+        ("payment_key",), ref_what="number", key_refs=""),
     "STATUS": Merge(
         "status_changes", _LINE, "t.change_key = s.change_key",
         (("change_key", "s.change_key"), ("line_id", "l.id"), ("old_status", "s.old_status"),
          ("new_status", "s.new_status"), ("reason", "s.reason"), ("source", "'billing'"),
          ("changed_at", "s.changed_at")),
-        ("change_key", "source"), ref_what="number"),
+        ("change_key", "source"), ref_what="number", key_refs=""),
     "BILL": Merge(
         "bills", _LINE, "t.line_id = l.id AND t.period = s.period",
         (("line_id", "l.id"), ("period", "s.period"), ("amount_fen", "s.amount_fen"),
@@ -262,16 +263,17 @@ class Importer:
     # -- the lock and the ledger ---------------------------------------------------------------
     def _ensure_lock_row(self, record_type: str) -> None:
         with self.engine.connect() as conn:
-            if conn.scalar(select(ImportLock.record_type)
-                           .where(ImportLock.record_type == record_type)) is not None:
-                return
-            try:
-                with conn.begin():
-                    conn.execute(insert(ImportLock), [{"record_type": record_type}])
-            except sa_exc.IntegrityError:
-                pass                                   # another importer made it first
-            except sa_exc.OperationalError:
-                pass                                   # busy: _lock says so
+            exists = conn.scalar(select(ImportLock.record_type)
+                                 .where(ImportLock.record_type == record_type)) is not None
+        if exists:
+            return
+        try:
+            with self.engine.begin() as conn:
+                conn.execute(insert(ImportLock), [{"record_type": record_type}])
+        except sa_exc.IntegrityError:
+            pass                                   # another importer made it first
+        except sa_exc.OperationalError:
+            pass                                   # busy: _lock says so
 
     def _lock(self, conn: Connection, record_type: str) -> None:
         busy = _Refused("busy", bilingual(
@@ -437,20 +439,21 @@ class Importer:
                     f"ORDER BY 1 LIMIT {MAX_REPORTED}")):
                 errors.append((line_no, bilingual(f"引用的 {merge.ref_what} 不存在",
                                                   f"refers to an unknown {merge.ref_what}")))
+        keyed = merge.refs if merge.key_refs is None else merge.key_refs
         for (line_no,) in conn.execute(text(
-                f"SELECT s.line_no FROM {STAGE} s {merge.refs} JOIN {merge.table} t "
+                f"SELECT s.line_no FROM {STAGE} s {keyed} JOIN {merge.table} t "
                 f"ON {merge.match} WHERE s.op = 'A' ORDER BY 1 LIMIT {MAX_REPORTED}")):
             errors.append((line_no, bilingual("新增的记录已存在（修改请用 U）",
                                               "add of a key that exists (use U to update)")))
         for (line_no,) in conn.execute(text(
                 f"SELECT line_no FROM {STAGE} WHERE op IN ('U', 'D') EXCEPT "
-                f"SELECT s.line_no FROM {STAGE} s {merge.refs} JOIN {merge.table} t "
+                f"SELECT s.line_no FROM {STAGE} s {keyed} JOIN {merge.table} t "
                 f"ON {merge.match} WHERE s.op IN ('U', 'D') ORDER BY 1 LIMIT {MAX_REPORTED}")):
             errors.append((line_no, bilingual("修改或删除的记录不存在",
                                               "update or delete of a key that does not exist")))
         if merge.children:
             for (line_no,) in conn.execute(text(
-                    f"SELECT s.line_no FROM {STAGE} s {merge.refs} JOIN {merge.table} t "
+                    f"SELECT s.line_no FROM {STAGE} s {keyed} JOIN {merge.table} t "
                     f"ON {merge.match} WHERE s.op = 'D' AND {merge.children} "
                     f"ORDER BY 1 LIMIT {MAX_REPORTED}")):
                 errors.append((line_no, bilingual("该客户仍有用户号码，先删除或迁移其号码",
@@ -468,8 +471,9 @@ class Importer:
     def _merge(self, conn: Connection, code: str) -> tuple[int, int, int]:
         m = MERGES[code]
         now = {"now": _db_time(self._now(), self._pg)}
+        keyed = m.refs if m.key_refs is None else m.key_refs
         deleted = conn.execute(text(
-            f"DELETE FROM {m.table} WHERE id IN (SELECT t.id FROM {STAGE} s {m.refs} "
+            f"DELETE FROM {m.table} WHERE id IN (SELECT t.id FROM {STAGE} s {keyed} "
             f"JOIN {m.table} t ON {m.match} WHERE s.op = 'D')")).rowcount
         sets = ", ".join(f"{c} = {e}" for c, e in m.values if c not in m.key_columns)
         updated = conn.execute(text(

@@ -1,0 +1,251 @@
+"""Batch import on SQLite and PostgreSQL: good, repeated, out of order, skipped, and every kind
+of bad batch rejected whole with the database untouched."""
+from __future__ import annotations
+
+import datetime as dt
+
+import pytest
+from sqlalchemy import func, select
+
+from cti.customers import store
+from cti.customers.importer import Importer
+from cti.storage.unit_of_work import run_in_session
+from cti.storage.db import make_session_factory
+from tests.customers.conftest import write_batch
+
+CUSTOMERS = ["A|C001|张三|person|440101199001011234|广州市天河区|020-1234567",
+             "A|C002|广州某公司|company|||"]
+LINES = ["A|13800000001|C001|4G畅享|normal|gold|GZ|zh|123456|1250|20261203090000",
+         "A|13800000002|C002|企业专线|normal|standard|GZ|zh||-300|20261203090000"]
+
+
+@pytest.fixture
+def importer(engine):
+    return Importer(engine, holder="test")
+
+
+def count(engine, model) -> int:
+    sessions = make_session_factory(engine)
+    return run_in_session(sessions, lambda s: s.scalar(select(func.count()).select_from(model)))
+
+
+def line(engine, number):
+    return run_in_session(make_session_factory(engine), store.find_line, number)
+
+
+def seed(importer, tmp_path):
+    assert importer.import_file(write_batch(tmp_path, "CUSTOMER", 1, CUSTOMERS)).outcome == "applied"
+    assert importer.import_file(write_batch(tmp_path, "LINE", 1, LINES)).outcome == "applied"
+
+
+def test_a_good_batch_is_applied_and_counted(importer, engine, tmp_path):
+    result = importer.import_file(write_batch(tmp_path, "CUSTOMER", 1, CUSTOMERS))
+    assert (result.outcome, result.added, result.updated, result.deleted, result.rows) == \
+        ("applied", 2, 0, 0, 2)
+    result = importer.import_file(write_batch(tmp_path, "LINE", 1, LINES))
+    assert result.added == 2 and result.rows_per_second > 0
+    found = line(engine, "13800000001")
+    assert (found.name, found.tier, found.status, found.product, found.region) == \
+        ("张三", "gold", "normal", "4G畅享", "GZ")
+    sessions = make_session_factory(engine)
+    account = run_in_session(sessions, store.account_of, "13800000002")
+    assert account.balance_fen == -300
+    assert account.balance_at == dt.datetime(2026, 12, 3, 1, 0, tzinfo=dt.timezone.utc)
+    masked = run_in_session(sessions, lambda s: s.scalar(select(store.Customer.id_number_masked)
+                                                          .where(store.Customer.customer_key == "C001")))
+    assert masked == "440***********1234"
+    pin = run_in_session(sessions, store.pin_hash_of, "13800000001")
+    assert pin.startswith("scrypt$") and "123456" not in pin
+
+
+def test_update_and_delete_then_history_of_every_type(importer, engine, tmp_path):
+    seed(importer, tmp_path)
+    files = [
+        write_batch(tmp_path, "LINE", 2, [
+            "U|13800000001|C001|5G尊享|arrears|platinum|SZ|en||-5000|20261203120000",
+            "D|13800000002"]),
+        write_batch(tmp_path, "BILL", 1, ["A|13800000001|202610|5800|20261115|1",
+                                          "A|13800000001|202611|6300|20261215|0"]),
+        write_batch(tmp_path, "BILL_ITEM", 1, ["A|13800000001|202611|1|月租|套餐月费|5800",
+                                               "A|13800000001|202611|2|流量|超出流量|500"]),
+        write_batch(tmp_path, "PAYMENT", 1, ["A|P0001|13800000001|10000|20261101083000|微信"]),
+        write_batch(tmp_path, "STATUS", 1, ["A|S0001|13800000001|normal|arrears|欠费|20261203120000"]),
+        write_batch(tmp_path, "CDR", 1, ["A|13800000001|202611|local|120|340|0"]),
+    ]
+    results = [importer.import_file(f) for f in files]
+    assert [r.outcome for r in results] == ["applied"] * 6, [r.message for r in results]
+    assert (results[0].updated, results[0].deleted) == (1, 1)
+    found = line(engine, "13800000001")
+    assert (found.tier, found.status, found.language, found.product) == ("platinum", "arrears", "en", "5G尊享")
+    assert line(engine, "13800000002") is None
+    account = run_in_session(make_session_factory(engine), store.account_of, "13800000001")
+    assert account.last_bill.period == "2026-11" and account.last_bill.amount_fen == 6300
+    assert account.last_bill.due_date == dt.date(2026, 12, 15) and account.last_bill.paid is False
+    assert (account.last_payment.amount_fen, account.last_payment.channel) == (10000, "微信")
+    assert count(engine, store.BillItem) == 2 and count(engine, store.CallSummary) == 1
+    pin = run_in_session(make_session_factory(engine), store.pin_hash_of, "13800000001")
+    assert pin and pin.startswith("scrypt$")             # an update without a PIN keeps it
+
+
+def test_the_same_file_twice_changes_nothing_and_says_so(importer, engine, tmp_path):
+    path = write_batch(tmp_path, "CUSTOMER", 1, CUSTOMERS)
+    assert importer.import_file(path).outcome == "applied"
+    again = importer.import_file(path)
+    assert again.outcome == "duplicate" and "already applied" in again.message
+    assert count(engine, store.Customer) == 2 and count(engine, store.ImportBatch) == 1
+
+
+def test_same_sequence_with_other_content_is_rejected(importer, engine, tmp_path):
+    assert importer.import_file(write_batch(tmp_path, "CUSTOMER", 1, CUSTOMERS)).outcome == "applied"
+    other = write_batch(tmp_path / "x" if (tmp_path / "x").mkdir() is None else tmp_path,
+                        "CUSTOMER", 1, ["A|C009|王五|person|||"])
+    result = importer.import_file(other)
+    assert result.outcome == "rejected" and "new sequence number" in result.message
+    assert count(engine, store.Customer) == 2
+
+
+def test_a_gap_stops_the_type_until_the_missing_batch_comes(importer, engine, tmp_path):
+    first = write_batch(tmp_path, "CUSTOMER", 1, CUSTOMERS[:1])
+    third = write_batch(tmp_path, "CUSTOMER", 3, ["A|C003|李四|person|||"])
+    second = write_batch(tmp_path, "CUSTOMER", 2, [CUSTOMERS[1]])
+    assert importer.import_file(first).outcome == "applied"
+    waiting = importer.import_file(third)
+    assert waiting.outcome == "waiting" and "missing batch 2" in waiting.message
+    assert count(engine, store.Customer) == 1
+    assert importer.import_file(second).outcome == "applied"
+    assert importer.import_file(third).outcome == "applied"
+    assert count(engine, store.Customer) == 3
+
+
+def test_an_operator_skips_a_batch_that_will_never_come(importer, engine, tmp_path):
+    third = write_batch(tmp_path, "CUSTOMER", 2, CUSTOMERS)
+    assert importer.import_file(third).outcome == "waiting"
+    with pytest.raises(Exception, match="waits for batch 1"):
+        importer.skip("CUSTOMER", 5)
+    assert "skipped" in importer.skip("CUSTOMER", 1)
+    assert importer.import_file(third).outcome == "applied"
+    late = importer.import_file(write_batch(tmp_path / "late" if (tmp_path / "late").mkdir() is None
+                                            else tmp_path, "CUSTOMER", 1, ["A|C009|王五|person|||"]))
+    assert late.outcome == "rejected" and "skipped" in late.message
+    outcomes = run_in_session(make_session_factory(engine), lambda s: s.execute(
+        select(store.ImportBatch.sequence, store.ImportBatch.outcome)
+        .order_by(store.ImportBatch.sequence)).all())
+    assert [tuple(o) for o in outcomes] == [(1, "skipped"), (2, "applied")]
+
+
+def _untouched(importer, engine, tmp_path, path, *expected):
+    """Apply ``path`` after the seed; it must be rejected, name its lines, change nothing."""
+    result = importer.import_file(path)
+    assert result.outcome == "rejected", result.message
+    text = result.report()
+    for needle in expected:
+        assert needle in text, text
+    assert count(engine, store.ImportBatch) == 2               # only the seed's batches
+    assert line(engine, "13800000001").tier == "gold"
+    assert count(engine, store.SubscriberLine) == 2
+    return result
+
+
+def test_truncated_file(importer, engine, tmp_path):
+    seed(importer, tmp_path)
+    path = write_batch(tmp_path, "LINE", 2, ["U|13800000001|C001|x|normal|silver|GZ|zh||0|"],
+                       announce=3)
+    _untouched(importer, engine, tmp_path, path, "announces 3 rows", "has 1")
+
+
+def test_wrong_header(importer, engine, tmp_path):
+    seed(importer, tmp_path)
+    for header in ("LINE|BOSS|2|20261203100000|1|UTF-8\n",
+                   "HDR|LINE|BOSS|2|20261203100000|1|BIG5\n",
+                   "HDR|BILL|BOSS|2|20261203100000|1|UTF-8\n"):
+        path = write_batch(tmp_path, "LINE", 2, ["U|13800000001|C001|x|normal|silver|GZ|zh||0|"],
+                           header=header)
+        result = _untouched(importer, engine, tmp_path, path)
+        assert "header" in result.message
+
+
+@pytest.mark.parametrize("declared, written, why", [
+    ("UTF-8", "gbk", "not valid UTF-8"),
+    ("GBK", "utf-8", "declares GBK but this line is UTF-8"),
+])
+def test_wrongly_encoded(importer, engine, tmp_path, declared, written, why):
+    seed(importer, tmp_path)
+    path = write_batch(tmp_path, "CUSTOMER", 2, ["A|C003|李四|person||北京|"],
+                       encoding=declared, codec=written)
+    result = importer.import_file(path)
+    assert result.outcome == "rejected" and why in result.report()
+    assert count(engine, store.Customer) == 2
+
+
+def test_gbk_declared_and_written_is_applied(importer, engine, tmp_path):
+    path = write_batch(tmp_path, "CUSTOMER", 1, ["A|C003|李四|person||北京市海淀区|"],
+                       encoding="GBK", crlf=True)
+    assert importer.import_file(path).outcome == "applied"
+    name = run_in_session(make_session_factory(engine), lambda s: s.scalar(
+        select(store.Customer.address).where(store.Customer.customer_key == "C003")))
+    assert name == "北京市海淀区"
+
+
+def test_invalid_bytes(importer, engine, tmp_path):
+    seed(importer, tmp_path)
+    path = write_batch(tmp_path, "CUSTOMER", 2, ["A|C003|x|person|||"])
+    path.write_bytes(path.read_bytes().replace(b"|x|", b"|\xff\xfe|"))
+    _untouched(importer, engine, tmp_path, path, "line 2:", "0xff")
+
+
+def test_corrupt_rows_are_each_named(importer, engine, tmp_path):
+    seed(importer, tmp_path)
+    path = write_batch(tmp_path, "LINE", 2, [
+        "U|13800000001|C001|x|normal|silver|GZ|zh||0|",        # good, but the batch goes whole
+        "X|13800000002|C002|x|normal|silver|GZ|zh||0|",        # bad op
+        "U|13800000002|C002|x|normal|silver|GZ|zh||12.50|",    # bad amount
+        "U|13800000002|C002|x|gone|silver|GZ|zh||0|",          # bad status
+        "U|13800000002|C002|x|normal|silver|GZ|zh|0|",         # a field short
+    ])
+    result = _untouched(importer, engine, tmp_path, path, "line 3:", "line 4:", "line 5:", "line 6:")
+    assert [n for n, _ in result.errors] == [3, 4, 5, 6]
+    assert "operation 'X'" in result.report() and "whole fen" in result.report()
+
+
+def test_duplicate_key_inside_a_batch(importer, engine, tmp_path):
+    seed(importer, tmp_path)
+    path = write_batch(tmp_path, "LINE", 2, [
+        "U|13800000001|C001|x|normal|silver|GZ|zh||0|",
+        "U|13800000001|C001|y|normal|silver|GZ|zh||0|"])
+    _untouched(importer, engine, tmp_path, path, "13800000001 appears 2 times")
+
+
+def test_delete_or_update_of_an_unknown_key_and_unknown_references(importer, engine, tmp_path):
+    seed(importer, tmp_path)
+    path = write_batch(tmp_path, "LINE", 2, [
+        "D|13999999999",
+        "U|13900000000|C001|x|normal|silver|GZ|zh||0|",
+        "A|13800000001|C001|x|normal|silver|GZ|zh||0|",
+        "A|13700000000|C404|x|normal|silver|GZ|zh||0|"])
+    result = _untouched(importer, engine, tmp_path, path)
+    reasons = dict(result.errors)
+    assert "does not exist" in reasons[2] and "does not exist" in reasons[3]
+    assert "exists (use U" in reasons[4] and "unknown customer_key" in reasons[5]
+
+
+def test_a_batch_failing_on_its_last_row_leaves_nothing(importer, engine, tmp_path):
+    seed(importer, tmp_path)
+    rows = [f"A|C{n:05d}|客户{n}|person|||" for n in range(100, 5100)]
+    rows.append("A|C99999|坏行|robot|||")
+    result = importer.import_file(write_batch(tmp_path, "CUSTOMER", 2, rows))
+    assert result.outcome == "rejected" and [n for n, _ in result.errors] == [5002]
+    assert count(engine, store.Customer) == 2
+
+
+def test_a_customer_with_lines_cannot_be_deleted(importer, engine, tmp_path):
+    seed(importer, tmp_path)
+    result = importer.import_file(write_batch(tmp_path, "CUSTOMER", 2, ["D|C001"]))
+    assert result.outcome == "rejected" and "still has lines" in result.report()
+    assert count(engine, store.Customer) == 2
+
+
+def test_a_bad_file_name_is_refused(importer, tmp_path):
+    path = tmp_path / "customers.csv"
+    path.write_text("HDR|CUSTOMER|BOSS|1|20261203100000|0|UTF-8\n")
+    result = importer.import_file(path)
+    assert result.outcome == "rejected" and "<TYPE>_<REGION>_<YYYYMMDD>_<SEQUENCE>.txt" in result.message
