@@ -106,7 +106,7 @@ def run(url: str, label: str, files: dict[str, Path]) -> None:
         reader.join()
         assert result.outcome == "applied", result.report()
         line = (f"{kind:10s} {result.rows:>9,d} rows {result.seconds:7.1f} s "
-                f"{result.rows_per_second:>9,.0f} rows/s")
+                f"{result.rows_per_second:>9,.0f} rows/s ({result.loader})")
         if kind in ("LINE", "BILL_ITEM") and url.startswith("postgresql"):
             columns = {"LINE": 11, "BILL_ITEM": 7}[kind]
             bare = bare_copy(url, files[kind], columns)

@@ -86,7 +86,18 @@ class Field:
         return self.columns or (self.name,)
 
 
+def sql(bad: str, cast: str = "{c}"):
+    """The same rule for PostgreSQL's set-based check (``importer``): ``bad`` is true for a
+    value the converter refuses (it may refuse more, never less); ``cast`` gives the staged
+    value. ``{c}`` stands for the column."""
+    def mark(convert: Convert) -> Convert:
+        convert.sql_bad, convert.sql_cast = bad, cast
+        return convert
+    return mark
+
+
 def text(limit: int) -> Convert:
+    @sql(f"length({{c}}) > {limit}")
     def convert(value: str) -> str:
         if len(value) > limit:
             raise RowError(bilingual(f"超过 {limit} 个字符", f"longer than {limit} characters"))
@@ -95,6 +106,7 @@ def text(limit: int) -> Convert:
 
 
 def digits(limit: int) -> Convert:
+    @sql(f"{{c}} !~ '^[+]?[0-9]+$' OR length({{c}}) > {limit}")
     def convert(value: str) -> str:
         if len(value) > limit or not (value.isascii() and value.lstrip("+").isdigit()):
             raise RowError(bilingual(f"应为不超过 {limit} 位的号码", f"not a number of at most {limit} digits"))
@@ -102,12 +114,14 @@ def digits(limit: int) -> Convert:
     return convert
 
 
+@sql("{c} !~ '^[0-9]{1,9}$'", "CAST({c} AS BIGINT)")
 def count(value: str) -> int:
     if not (value.isascii() and value.isdigit()) or len(value) > 9:
         raise RowError(bilingual("应为非负整数", "not a whole number of 0 or more"))
     return int(value)
 
 
+@sql("{c} !~ '^-?[0-9]{1,15}$'", "CAST({c} AS BIGINT)")
 def fen(value: str) -> int:
     body = value[1:] if value.startswith("-") else value
     if not (body.isascii() and body.isdigit()) or len(body) > 15:
@@ -116,6 +130,7 @@ def fen(value: str) -> int:
     return int(value)
 
 
+@sql("{c} !~ '^[0-9]{8}$'", "CAST({c} AS DATE)")
 def date(value: str) -> dt.date:
     try:
         if len(value) != 8 or not value.isdigit():
@@ -125,6 +140,10 @@ def date(value: str) -> dt.date:
         raise RowError(bilingual("日期应为 YYYYMMDD", "a date must be YYYYMMDD")) from None
 
 
+@sql("{c} !~ '^[0-9]{8}([01][0-9]|2[0-3])[0-5][0-9][0-5][0-9]$'",
+     "CAST(substr({c}, 1, 4) || '-' || substr({c}, 5, 2) || '-' || substr({c}, 7, 2) || ' ' || "
+     "substr({c}, 9, 2) || ':' || substr({c}, 11, 2) || ':' || substr({c}, 13, 2) || '+08' "
+     "AS TIMESTAMPTZ)")
 def timestamp(value: str) -> dt.datetime:
     try:
         if len(value) != 14 or not value.isdigit():
@@ -137,6 +156,7 @@ def timestamp(value: str) -> dt.datetime:
                                  "a time must be YYYYMMDDHHMMSS, Beijing time")) from None
 
 
+@sql("{c} !~ '^[0-9]{4}(0[1-9]|1[0-2])$'", "substr({c}, 1, 4) || '-' || substr({c}, 5, 2)")
 def period(value: str) -> str:
     if len(value) != 6 or not value.isdigit() or not 1 <= int(value[4:]) <= 12:
         raise RowError(bilingual("账期应为 YYYYMM", "a month must be YYYYMM"))
@@ -146,6 +166,7 @@ def period(value: str) -> str:
 def one_of(values: tuple[str, ...]) -> Convert:
     allowed = frozenset(values)
 
+    @sql(f"{{c}} NOT IN ({', '.join(repr(v) for v in values)})")
     def convert(value: str) -> str:
         if value not in allowed:
             raise RowError(bilingual(f"应为 {'/'.join(values)} 之一", f"must be one of {', '.join(values)}"))
@@ -153,12 +174,15 @@ def one_of(values: tuple[str, ...]) -> Convert:
     return convert
 
 
+@sql("{c} NOT IN ('0', '1')", "{c} = '1'")
 def flag(value: str) -> bool:
     if value not in ("0", "1"):
         raise RowError(bilingual("应为 0 或 1", "must be 0 or 1"))
     return value == "1"
 
 
+@sql("NOT ({c} LIKE 'scrypt$%' OR {c} ~ '^[0-9]{4,8}$')",
+     "CASE WHEN {c} LIKE 'scrypt$%' THEN {c} END")        # digits: hashed afterwards
 def pin(value: str) -> str:
     if value.startswith("scrypt$"):
         return value
@@ -327,6 +351,8 @@ def decode_line(raw: bytes, header: Header) -> str:
         else:
             raise RowError(bilingual("文件头声明 GBK，但此行是 UTF-8 编码",
                                      "the header declares GBK but this line is UTF-8"))
+    if "\x00" in text_:
+        raise RowError(bilingual("含有 NUL 字符", "contains a NUL character"))
     return text_
 
 

@@ -87,7 +87,7 @@ def yuan(fen: int) -> str:
 
 def mask_id_number(id_number: str) -> str:
     """An identity-card number kept for display: the first 3 and the last 4 characters."""
-    id_number = id_number.strip()
+    id_number = id_number.strip(" ")
     if len(id_number) <= 7:
         return "*" * len(id_number)
     return id_number[:3] + "*" * (len(id_number) - 7) + id_number[-4:]
@@ -96,5 +96,5 @@ def mask_id_number(id_number: str) -> str:
 def id_number_digest(customer_key: str, id_number: str) -> str:
     """A digest to check an identity number a caller reads out, salted with the customer's key
     (so one table of every possible number does not open every row at once)."""
-    text = f"{customer_key}\x00{id_number.strip().upper()}"
+    text = f"{customer_key}\x00{id_number.strip(' ').upper()}"
     return hashlib.sha256(text.encode("utf-8")).hexdigest()

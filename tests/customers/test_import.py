@@ -8,6 +8,7 @@ import pytest
 from sqlalchemy import func, select
 
 from cti.customers import store
+from cti.customers.model import id_number_digest
 from cti.customers.importer import Importer
 from cti.storage.unit_of_work import run_in_session
 from cti.storage.db import make_session_factory
@@ -51,9 +52,13 @@ def test_a_good_batch_is_applied_and_counted(importer, engine, tmp_path):
     account = run_in_session(sessions, store.account_of, "13800000002")
     assert account.balance_fen == -300
     assert account.balance_at == dt.datetime(2026, 12, 3, 1, 0, tzinfo=dt.timezone.utc)
-    masked = run_in_session(sessions, lambda s: s.scalar(select(store.Customer.id_number_masked)
-                                                          .where(store.Customer.customer_key == "C001")))
+    masked, digest = run_in_session(sessions, lambda s: s.execute(
+        select(store.Customer.id_number_masked, store.Customer.id_number_hash)
+        .where(store.Customer.customer_key == "C001")).one())
     assert masked == "440***********1234"
+    assert digest == id_number_digest("C001", "440101199001011234")
+    # PostgreSQL takes a UTF-8 batch with COPY as it is; SQLite, row by row
+    assert result.loader == ("copy" if engine.dialect.name == "postgresql" else "rows")
     pin = run_in_session(sessions, store.pin_hash_of, "13800000001")
     assert pin.startswith("scrypt$") and "123456" not in pin
 
@@ -249,3 +254,44 @@ def test_a_bad_file_name_is_refused(importer, tmp_path):
     path.write_text("HDR|CUSTOMER|BOSS|1|20261203100000|0|UTF-8\n")
     result = importer.import_file(path)
     assert result.outcome == "rejected" and "<TYPE>_<REGION>_<YYYYMMDD>_<SEQUENCE>.txt" in result.message
+
+
+def test_both_loaders_store_the_same_values(engine, tmp_path):
+    """A UTF-8 batch (COPY as it is, on PostgreSQL) and the same rows in GBK (row by row) end
+    up as the same rows: ids, masks, digests, times, money, PIN hashes that verify."""
+    from cti.storage.passwords import verify_password
+    rows = ["A|C001|张三|person| 44010119900101123x |广州|020-1",
+            "A|C002|李四|company|1234|北京|"]
+    lines = ["A|13800000001|C001|4G|arrears|gold|GZ|zh|123456|-1250|20261231235959",
+             "A|13800000002|C002||normal|standard||en|scrypt$1$1$1$AA==$AA==|0|"]
+    outcome = {}
+    for encoding in ("UTF-8", "GBK"):
+        folder = tmp_path / encoding
+        folder.mkdir()
+        importer = Importer(engine, holder="test")
+        results = [importer.import_file(write_batch(folder, "CUSTOMER", 1, rows, encoding=encoding)),
+                   importer.import_file(write_batch(folder, "LINE", 1, lines, encoding=encoding))]
+        assert [r.outcome for r in results] == ["applied", "applied"], [r.report() for r in results]
+        sessions = make_session_factory(engine)
+        outcome[encoding] = run_in_session(sessions, lambda s: (
+            [tuple(r) for r in s.execute(select(
+                store.Customer.customer_key, store.Customer.name, store.Customer.kind,
+                store.Customer.id_number_masked, store.Customer.id_number_hash,
+                store.Customer.address, store.Customer.contact_phone).order_by(store.Customer.customer_key))],
+            [tuple(r) for r in s.execute(select(
+                store.SubscriberLine.number, store.SubscriberLine.product, store.SubscriberLine.status,
+                store.SubscriberLine.tier, store.SubscriberLine.region, store.SubscriberLine.language,
+                store.SubscriberLine.balance_fen, store.SubscriberLine.balance_at)
+                .order_by(store.SubscriberLine.number))],
+            s.scalar(select(store.SubscriberLine.pin_hash).where(store.SubscriberLine.number == "13800000001")),
+            s.scalar(select(store.SubscriberLine.pin_hash).where(store.SubscriberLine.number == "13800000002"))))
+        with engine.begin() as conn:              # empty again for the other encoding
+            for table in ("subscriber_lines", "customers", "import_batches"):
+                conn.exec_driver_sql(f"DELETE FROM {table}")
+    utf8, gbk = outcome["UTF-8"], outcome["GBK"]
+    assert utf8[:2] == gbk[:2]
+    assert utf8[0][0][3:5] == ("440***********123x",
+                               id_number_digest("C001", "44010119900101123x"))
+    assert utf8[1][0][7] == dt.datetime(2026, 12, 31, 15, 59, 59, tzinfo=dt.timezone.utc)
+    assert verify_password("123456", utf8[2]) and verify_password("123456", gbk[2])
+    assert utf8[3] == gbk[3] == "scrypt$1$1$1$AA==$AA=="
