@@ -295,3 +295,44 @@ def test_both_loaders_store_the_same_values(engine, tmp_path):
     assert utf8[1][0][7] == dt.datetime(2026, 12, 31, 15, 59, 59, tzinfo=dt.timezone.utc)
     assert verify_password("123456", utf8[2]) and verify_password("123456", gbk[2])
     assert utf8[3] == gbk[3] == "scrypt$1$1$1$AA==$AA=="
+
+
+def test_a_type_held_by_another_importer_is_busy_and_left_alone(db_url, engine, tmp_path):
+    from cti.storage.db import make_engine as engine_for
+    first = Importer(engine, holder="ctid watcher")
+    assert first.import_file(write_batch(tmp_path, "CUSTOMER", 1, CUSTOMERS)).outcome == "applied"
+    other = engine_for(db_url, sqlite_timeout=0.2)
+    try:
+        with engine.connect() as holder:
+            transaction = holder.begin()
+            holder.exec_driver_sql("UPDATE import_locks SET holder = 'ctictl import' "
+                                   "WHERE record_type = 'CUSTOMER'")
+            result = Importer(other, holder="second").import_file(
+                write_batch(tmp_path, "CUSTOMER", 2, ["A|C003|李四|person|||"]))
+            transaction.rollback()
+        assert result.outcome == "busy" and "another import of CUSTOMER" in result.message
+        assert count(engine, store.Customer) == 2
+        again = Importer(other, holder="second").import_file(tmp_path / "CUSTOMER_GD_20261203_000002.txt")
+        assert again.outcome == "applied"
+    finally:
+        other.dispose()
+
+
+def test_two_importers_at_once_apply_a_batch_once(db_url, engine, tmp_path):
+    import threading
+    from cti.storage.db import make_engine as engine_for
+    path = write_batch(tmp_path, "CUSTOMER", 1, [f"A|C{n:06d}|客户{n}|person|||" for n in range(20000)])
+    engines = [engine_for(db_url, sqlite_timeout=30) for _ in range(2)]
+    outcomes = []
+    try:
+        threads = [threading.Thread(target=lambda e=e: outcomes.append(
+            Importer(e, holder="racer").import_file(path).outcome)) for e in engines]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+    finally:
+        for e in engines:
+            e.dispose()
+    assert sorted(outcomes) in (["applied", "busy"], ["applied", "duplicate"])
+    assert count(engine, store.Customer) == 20000 and count(engine, store.ImportBatch) == 1
