@@ -3,6 +3,7 @@
     ctictl status | agents | calls | queue [--json]
     ctictl agent pause <id> [--reason R] | unpause <id> | logout <id> | login <id>   [--json]
     ctictl staffing --calls-per-hour N --aht S ...      (a calculator; needs no daemon)
+    ctictl import FILE... [--skip TYPE SEQ]              (customer batches; needs no daemon)
 
 Where ctid is: ``--url`` or ``CTID_URL`` (default http://127.0.0.1:8765); the token: ``--token``,
 ``CTID_TOKEN``, or the file ctid writes at start-up in its data directory (``--token-file`` or

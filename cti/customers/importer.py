@@ -174,6 +174,25 @@ def _column_kinds(kind: RecordType) -> list[tuple[str, str]]:
     return out
 
 
+class _Reading:
+    """A file COPY reads, reporting rows staged (estimated from bytes read) as it goes."""
+
+    def __init__(self, fh, size: int, rows: int, progress: Progress, every: int = 4 << 20):
+        self._fh, self._size, self._rows, self._progress = fh, max(size, 1), rows, progress
+        self._every, self._next = every, every
+
+    def read(self, n: int = -1) -> bytes:
+        data = self._fh.read(n)
+        position = self._fh.tell()
+        if position >= self._next:
+            self._next = position + self._every
+            self._progress(min(self._rows, self._rows * position // self._size), self._rows)
+        return data
+
+    def readline(self, n: int = -1) -> bytes:
+        return self._fh.readline(n)
+
+
 def _raw_refusals(kind: RecordType) -> str:
     """SQL true for a raw row the row-by-row rules would refuse (or may: never fewer)."""
     parts = ["op IS NULL", "op NOT IN ('A', 'U', 'D')"]
@@ -379,7 +398,8 @@ class Importer:
         kind = self.types[header.record_type]
         columns = _column_kinds(kind)
         self._create_stage(conn, columns)
-        if self._pg and header.codec == "utf-8" and self._copy_as_is(conn, path, header, kind):
+        if self._pg and header.codec == "utf-8" and self._copy_as_is(conn, path, header, kind,
+                                                                     progress):
             rows, result.loader = header.rows, "copy"
             if progress:
                 progress(rows, header.rows)
@@ -398,7 +418,8 @@ class Importer:
         conn.execute(text(f"DROP TABLE {STAGE}"))
         return rows, counts
 
-    def _copy_as_is(self, conn: Connection, path: Path, header: Header, kind: RecordType) -> bool:
+    def _copy_as_is(self, conn: Connection, path: Path, header: Header, kind: RecordType,
+                    progress: Progress | None = None) -> bool:
         """PostgreSQL, UTF-8: ``COPY`` the file's rows as they are into a raw table, check them
         with the converters' SQL rules and convert them into the staging table, all set-based.
 
@@ -416,6 +437,8 @@ class Importer:
                 f"op TEXT, {', '.join(f.name + ' TEXT' for f in fields)})"))
             with open(path, "rb") as fh:
                 fh.readline()
+                if progress:
+                    fh = _Reading(fh, path.stat().st_size, header.rows, progress)
                 conn.connection.dbapi_connection.cursor().copy_expert(
                     f"COPY {RAW} (op, {raw_columns}) FROM STDIN WITH (FORMAT csv, "
                     f"DELIMITER '|', QUOTE E'\\x01', ENCODING 'UTF8')", fh)

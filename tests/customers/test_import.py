@@ -336,3 +336,14 @@ def test_two_importers_at_once_apply_a_batch_once(db_url, engine, tmp_path):
             e.dispose()
     assert sorted(outcomes) in (["applied", "busy"], ["applied", "duplicate"])
     assert count(engine, store.Customer) == 20000 and count(engine, store.ImportBatch) == 1
+
+
+def test_progress_is_reported_up_to_every_row(engine, tmp_path):
+    calls = []
+    importer = Importer(engine, holder="test", chunk_rows=1000)
+    result = importer.import_file(
+        write_batch(tmp_path, "CUSTOMER", 1, [f"A|C{n:06d}|客户{n}|person|||" for n in range(5000)]),
+        lambda done, total: calls.append((done, total)))
+    assert result.outcome == "applied"
+    assert calls[-1] == (5000, 5000) and all(t == 5000 for _, t in calls)
+    assert [d for d, _ in calls] == sorted(d for d, _ in calls)
