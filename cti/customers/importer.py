@@ -17,7 +17,6 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import io
-import os
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -28,6 +27,17 @@ from sqlalchemy.engine import Connection, Engine
 
 from cti.customers import batch
 from cti.customers.batch import BatchError, Header, RecordType, RowError
+from cti.customers.merge import (
+    MERGES,
+    PG_TYPES,
+    SQLITE_OUT,
+    SQLITE_TYPES,
+    column_kinds,
+    db_time,
+    pg_text,
+    raw_casts,
+    raw_refusals,
+)
 from cti.customers.store import ImportBatch, ImportLock
 from cti.domain.reasons import bilingual
 
@@ -94,86 +104,6 @@ class _Refused(Exception):
         self.outcome, self.errors, self.more = outcome, list(errors), more
 
 
-# -- how each record type merges -----------------------------------------------------------------
-
-@dataclass(frozen=True)
-class Merge:
-    """SQL of one record type, written against the staging table ``s``.
-
-    ``refs`` joins what the rows refer to (their line, their bill); ``match`` finds the
-    existing target row ``t``; ``values`` are the target's columns and how each is computed."""
-
-    table: str
-    refs: str
-    match: str
-    values: tuple[tuple[str, str], ...]
-    key_columns: tuple[str, ...]      # not changed by an update
-    ref_what: str = ""                # what an unknown reference is, for the report
-    key_refs: str | None = None       # the joins ``match`` needs (default: all of ``refs``)
-    children: str = ""                # for a delete: rows still depending on t
-
-
-_LINE = "JOIN subscriber_lines l ON l.number = s.number"
-MERGES = {
-    "CUSTOMER": Merge(
-        "customers", "", "t.customer_key = s.customer_key",
-        (("customer_key", "s.customer_key"), ("name", "s.name"), ("kind", "s.kind"),
-         ("id_number_masked", "s.id_number_masked"), ("id_number_hash", "s.id_number_hash"),
-         ("address", "s.address"), ("contact_phone", "s.contact_phone"),
-         ("created_at", ":now")),
-        ("customer_key", "created_at"),
-        children="EXISTS (SELECT 1 FROM subscriber_lines x WHERE x.customer_id = t.id)"),
-    "LINE": Merge(
-        "subscriber_lines", "JOIN customers c ON c.customer_key = s.customer_key",
-        "t.number = s.number",
-        (("number", "s.number"), ("customer_id", "c.id"), ("product", "s.product"),
-         ("status", "s.status"), ("tier", "s.tier"), ("region", "s.region"),
-         ("language", "s.language"), ("pin_hash", "COALESCE(s.pin_hash, t.pin_hash)"),
-         ("balance_fen", "s.balance_fen"), ("balance_at", "s.balance_at")),
-        ("number",), ref_what="customer_key", key_refs=""),
-    "PAYMENT": Merge(
-        "payments", _LINE, "t.payment_key = s.payment_key",
-        (("payment_key", "s.payment_key"), ("line_id", "l.id"), ("amount_fen", "s.amount_fen"),
-         ("paid_at", "s.paid_at"), ("channel", "s.channel")),
-        ("payment_key",), ref_what="number", key_refs=""),
-    "STATUS": Merge(
-        "status_changes", _LINE, "t.change_key = s.change_key",
-        (("change_key", "s.change_key"), ("line_id", "l.id"), ("old_status", "s.old_status"),
-         ("new_status", "s.new_status"), ("reason", "s.reason"), ("source", "'billing'"),
-         ("changed_at", "s.changed_at")),
-        ("change_key", "source"), ref_what="number", key_refs=""),
-    "BILL": Merge(
-        "bills", _LINE, "t.line_id = l.id AND t.period = s.period",
-        (("line_id", "l.id"), ("period", "s.period"), ("amount_fen", "s.amount_fen"),
-         ("due_date", "s.due_date"), ("paid", "s.paid")),
-        ("line_id", "period"), ref_what="number"),
-    "BILL_ITEM": Merge(
-        "bill_items", _LINE + " JOIN bills b ON b.line_id = l.id AND b.period = s.period",
-        "t.bill_id = b.id AND t.item_no = s.item_no",
-        (("bill_id", "b.id"), ("item_no", "s.item_no"), ("category", "s.category"),
-         ("description", "s.description"), ("amount_fen", "s.amount_fen")),
-        ("bill_id", "item_no"), ref_what="number+period (BILL)"),
-    "CDR": Merge(
-        "call_summaries", _LINE, "t.line_id = l.id AND t.period = s.period AND t.category = s.category",
-        (("line_id", "l.id"), ("period", "s.period"), ("category", "s.category"),
-         ("calls", "s.calls"), ("minutes", "s.minutes"), ("amount_fen", "s.amount_fen")),
-        ("line_id", "period", "category"), ref_what="number"),
-}
-
-_PG_TYPES = {"int": "BIGINT", "bool": "BOOLEAN", "date": "DATE", "ts": "TIMESTAMPTZ", "text": "TEXT"}
-_SQLITE_TYPES = {"int": "INTEGER", "bool": "INTEGER", "date": "TEXT", "ts": "TEXT", "text": "TEXT"}
-_KINDS = {batch.count: "int", batch.fen: "int", batch.flag: "bool", batch.date: "date",
-          batch.timestamp: "ts"}
-
-
-def _column_kinds(kind: RecordType) -> list[tuple[str, str]]:
-    out = []
-    for f in kind.fields:
-        for column in f.staged:
-            out.append((column, _KINDS.get(f.convert, "text")))
-    return out
-
-
 class _Reading:
     """A file COPY reads, reporting rows staged (estimated from bytes read) as it goes."""
 
@@ -191,37 +121,6 @@ class _Reading:
 
     def readline(self, n: int = -1) -> bytes:
         return self._fh.readline(n)
-
-
-def _raw_refusals(kind: RecordType) -> str:
-    """SQL true for a raw row the row-by-row rules would refuse (or may: never fewer)."""
-    parts = ["op IS NULL", "op NOT IN ('A', 'U', 'D')"]
-    for f in kind.fields:
-        checks = [f"({f.convert.sql_bad.replace('{c}', f.name)})"]
-        if f.required:
-            checks.append(f"{f.name} IS NULL")
-        rule = " OR ".join(checks)
-        parts.append(f"({rule})" if f.name in kind.key else f"(op <> 'D' AND ({rule}))")
-        if f.name in kind.key and f.required:
-            parts.append(f"{f.name} IS NULL")
-    return " OR ".join(parts)
-
-
-def _raw_casts(kind: RecordType) -> list[str]:
-    """The staged columns' values computed from the raw text columns (same as the converters)."""
-    out = []
-    for f in kind.fields:
-        if f.name == "id_number":
-            trimmed = "btrim(id_number, ' ')"
-            out.append(f"CASE WHEN length({trimmed}) <= 7 THEN repeat('*', length({trimmed})) "
-                       f"ELSE left({trimmed}, 3) || repeat('*', length({trimmed}) - 7) || "
-                       f"right({trimmed}, 4) END")
-            out.append(f"encode(sha256(convert_to({kind.key[0]}, 'UTF8') || '\\x00'::bytea || "
-                       f"convert_to(upper({trimmed}), 'UTF8')), 'hex')")
-            continue
-        cast = f.convert.sql_cast.replace("{c}", f.name)
-        out.append(cast if f.name in kind.key else f"CASE WHEN op = 'D' THEN NULL ELSE {cast} END")
-    return out
 
 
 def checksum(path: Path) -> str:
@@ -348,7 +247,7 @@ class Importer:
                                   "FOR UPDATE NOWAIT"), {"t": record_type})
             conn.execute(text("UPDATE import_locks SET holder = :h, since = :now "
                               "WHERE record_type = :t"),
-                         {"h": self.holder, "now": _db_time(self._now(), self._pg), "t": record_type})
+                         {"h": self.holder, "now": db_time(self._now(), self._pg), "t": record_type})
         except sa_exc.OperationalError as exc:
             if self._pg and "could not obtain lock" not in str(exc) and "lock timeout" not in str(exc):
                 raise
@@ -396,7 +295,7 @@ class Importer:
     def _apply(self, conn: Connection, path: Path, header: Header, progress: Progress | None,
                result: ImportResult) -> tuple[int, tuple[int, int, int]]:
         kind = self.types[header.record_type]
-        columns = _column_kinds(kind)
+        columns = column_kinds(kind)
         self._create_stage(conn, columns)
         if self._pg and header.codec == "utf-8" and self._copy_as_is(conn, path, header, kind,
                                                                      progress):
@@ -412,6 +311,7 @@ class Importer:
                 f"truncated or padded file: the header announces {header.rows} rows, "
                 f"the file has {rows}"))
         if self._pg:
+            conn.execute(text("SET LOCAL default_statistics_target = 10"))  # a quick sample
             conn.execute(text(f"ANALYZE {STAGE}"))
         self._check_set(conn, kind)
         counts = self._merge(conn, header.record_type)
@@ -439,17 +339,19 @@ class Importer:
                 fh.readline()
                 if progress:
                     fh = _Reading(fh, path.stat().st_size, header.rows, progress)
-                conn.connection.dbapi_connection.cursor().copy_expert(
+                cursor = conn.connection.dbapi_connection.cursor()
+                cursor.copy_expert(
                     f"COPY {RAW} (op, {raw_columns}) FROM STDIN WITH (FORMAT csv, "
                     f"DELIMITER '|', QUOTE E'\\x01', ENCODING 'UTF8')", fh)
-            if conn.scalar(text(f"SELECT COUNT(*) FROM {RAW}")) != header.rows:
-                raise _Fallback
-            if conn.scalar(text(f"SELECT 1 FROM {RAW} WHERE {_raw_refusals(kind)} LIMIT 1")):
-                raise _Fallback
+            if cursor.rowcount != header.rows:
+                raise _Fallback                        # truncated or padded: say which
             staged = ", ".join(c for f in fields for c in f.staged)
-            conn.execute(text(
+            converted = conn.execute(text(           # the rows no rule refuses, converted
                 f"INSERT INTO {STAGE} (line_no, op, {staged}) "
-                f"SELECT line_no + 1, op, {', '.join(_raw_casts(kind))} FROM {RAW}"))
+                f"SELECT line_no + 1, op, {', '.join(raw_casts(kind))} FROM {RAW} "
+                f"WHERE NOT COALESCE({raw_refusals(kind)}, FALSE)")).rowcount
+            if converted != header.rows:
+                raise _Fallback                        # some row is bad: name each one
             if any(f.name == "pin" for f in fields):
                 pins = conn.execute(text(
                     f"SELECT line_no + 1, pin FROM {RAW} WHERE op <> 'D' AND pin IS NOT NULL "
@@ -465,7 +367,7 @@ class Importer:
         return True
 
     def _create_stage(self, conn: Connection, columns: list[tuple[str, str]]) -> None:
-        types = _PG_TYPES if self._pg else _SQLITE_TYPES
+        types = PG_TYPES if self._pg else SQLITE_TYPES
         body = ", ".join(f"{name} {types[k]}" for name, k in columns)
         conn.execute(text(f"DROP TABLE IF EXISTS {STAGE}"))
         conn.execute(text(f"CREATE TEMPORARY TABLE {STAGE} (line_no BIGINT NOT NULL, "
@@ -518,7 +420,7 @@ class Importer:
         return rows
 
     def _insert(self, conn: Connection, names: list[str], kinds: list[str], chunk: list[tuple]) -> None:
-        convert = [None, None] + [_SQLITE_OUT.get(k) for k in kinds]
+        convert = [None, None] + [SQLITE_OUT.get(k) for k in kinds]
         if any(convert):
             chunk = [tuple(v if f is None or v is None else f(v) for f, v in zip(convert, row))
                      for row in chunk]
@@ -530,7 +432,7 @@ class Importer:
         out = io.StringIO()
         write = out.write
         for row in chunk:
-            write("\t".join(_pg_text(v) for v in row))
+            write("\t".join(pg_text(v) for v in row))
             write("\n")
         out.seek(0)
         cursor = conn.connection.dbapi_connection.cursor()
@@ -586,7 +488,7 @@ class Importer:
 
     def _merge(self, conn: Connection, code: str) -> tuple[int, int, int]:
         m = MERGES[code]
-        now = {"now": _db_time(self._now(), self._pg)}
+        now = {"now": db_time(self._now(), self._pg)}
         keyed = m.refs if m.key_refs is None else m.key_refs
         deleted = conn.execute(text(
             f"DELETE FROM {m.table} WHERE id IN (SELECT t.id FROM {STAGE} s {keyed} "
@@ -599,34 +501,5 @@ class Importer:
             ("s.pin_hash" if e.startswith("COALESCE") else e) for _, e in m.values)
         added = conn.execute(text(
             f"INSERT INTO {m.table} ({', '.join(c for c, _ in m.values)}) "
-            f"SELECT {inserted_values} FROM {STAGE} s {m.refs} WHERE s.op = 'A' "
-            f"ORDER BY s.line_no"), now).rowcount
+            f"SELECT {inserted_values} FROM {STAGE} s {m.refs} WHERE s.op = 'A'"), now).rowcount
         return added, updated, deleted
-
-
-def _db_time(value: dt.datetime, pg: bool):
-    return value if pg else _sqlite_ts(value)
-
-
-def _sqlite_ts(value: dt.datetime) -> str:
-    """The text SQLAlchemy's SQLite DateTime stores (naive UTC), so the ORM reads it back."""
-    return value.astimezone(dt.timezone.utc).strftime("%Y-%m-%d %H:%M:%S.%f")
-
-
-_SQLITE_OUT = {"ts": _sqlite_ts, "date": lambda d: d.isoformat(), "bool": int}
-
-
-def _pg_text(value) -> str:
-    if value is None:
-        return "\\N"
-    if isinstance(value, str):
-        if "\\" in value or "\t" in value:
-            return value.replace("\\", "\\\\").replace("\t", "\\t")
-        return value
-    if value is True:
-        return "t"
-    if value is False:
-        return "f"
-    if isinstance(value, (dt.date, dt.datetime)):
-        return value.isoformat()
-    return str(value)

@@ -39,11 +39,16 @@ def move_aside(path: Path, into: Path) -> Path:
     return target
 
 
+def _in_transfer(path: Path) -> bool:
+    """A file still being written: a dot-name or a .tmp/.part name, renamed when complete."""
+    return path.name.startswith(".") or path.suffix in (".tmp", ".part")
+
+
 def process(importer: Importer, drop_dir: Path, *, seen: dict | None = None) -> list[ImportResult]:
     """One pass over ``incoming/`` (blocking): every waiting file, in type and sequence order."""
     incoming, done, rejected = layout(drop_dir)
     results = []
-    for path in sorted((p for p in incoming.iterdir() if p.is_file() and not p.name.startswith(".")),
+    for path in sorted((p for p in incoming.iterdir() if p.is_file() and not _in_transfer(p)),
                        key=batch_order):
         def progress(rows: int, total: int, _name=path.name, _last=[0]) -> None:
             if total and rows * 10 // total > _last[0]:

@@ -3,9 +3,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import pytest
 
-from tests.storage.conftest import _empty_pg, db_url, database, engine, pg_test_url, sqlite_template  # noqa: F401
+from tests.storage.conftest import db_url, database, engine, pg_test_url, sqlite_template  # noqa: F401
 
 HEADER = "HDR|{type}|BOSS-GD|{seq}|20261203100000|{rows}|{encoding}\n"
 

@@ -4,7 +4,6 @@ from __future__ import annotations
 import threading
 import time
 
-import pytest
 import pytest_twisted
 from twisted.internet import defer, reactor
 
@@ -104,6 +103,7 @@ def test_the_watcher_moves_files_and_writes_reject_reports(engine, tmp_path):
     write_batch(incoming, "CUSTOMER", 1, CUSTOMERS)
     write_batch(incoming, "BILL", 2, ["A|13800000001|202611|6300|20261215|0"])   # waits for 1
     write_batch(incoming, "PAYMENT", 1, ["A|P1|13800000001|12.5|20261101083000|cash"])
+    (incoming / "CDR_GD_20261203_000001.txt.tmp").write_text("HDR|CDR|BOSS-GD|1|")   # in transfer
     results = process(Importer(engine, holder="test"), drop)
     assert sorted((r.file, r.outcome) for r in results) == [
         ("BILL_GD_20261203_000002.txt", "waiting"),
@@ -112,7 +112,8 @@ def test_the_watcher_moves_files_and_writes_reject_reports(engine, tmp_path):
         ("PAYMENT_GD_20261203_000001.txt", "rejected")]
     assert sorted(p.name for p in (drop / "done").iterdir()) == [
         "CUSTOMER_GD_20261203_000001.txt", "LINE_GD_20261203_000001.txt"]
-    assert [p.name for p in incoming.iterdir()] == ["BILL_GD_20261203_000002.txt"]
+    assert sorted(p.name for p in incoming.iterdir()) == [
+        "BILL_GD_20261203_000002.txt", "CDR_GD_20261203_000001.txt.tmp"]
     report = (drop / "rejected" / "PAYMENT_GD_20261203_000001.txt.reject.txt").read_text()
     assert "line 2:" in report and "whole fen" in report
 
@@ -124,7 +125,7 @@ async def test_the_watcher_service_polls_the_drop_directory(database, engine, tm
     watcher.startService()
     try:
         write_batch(drop / "incoming", "CUSTOMER", 1, CUSTOMERS)
-        for _ in range(200):
+        for _ in range(600):
             if (drop / "done" / "CUSTOMER_GD_20261203_000001.txt").exists():
                 break
             await _sleep(0.05)
