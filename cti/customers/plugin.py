@@ -33,6 +33,14 @@ def install(config: dict[str, Any], reactor, db: Database,
     svc = CustomerService(db, reactor)
     watcher = None
     if cfg["drop_dir"]:
+        from cti.config import ConfigError
+        from cti.customers.watcher import layout
+        for folder in layout(Path(cfg["drop_dir"])):
+            try:
+                folder.mkdir(parents=True, exist_ok=True)
+            except OSError as exc:
+                raise ConfigError(f"'customers.drop_dir': cannot create {folder}: "
+                                  f"{exc.strerror}") from None
         importer = Importer(db.engine, holder="ctid watcher", tiers=tier_names(config))
         watcher = DropWatcher(importer, Path(cfg["drop_dir"]), reactor,
                               poll_seconds=cfg["poll_seconds"])

@@ -27,3 +27,14 @@ def test_ctictl_import_against_a_missing_sqlite_file_says_so(tmp_path, capsys):
     url = f"sqlite:///{tmp_path / 'nowhere' / 'ctid.sqlite'}"
     assert ctictl(["import", "x.txt", "--set", f"database.url={url}"]) == 2
     assert "does not exist" in capsys.readouterr().err
+
+
+def test_a_drop_directory_that_cannot_be_made_is_one_clear_error(tmp_path):
+    from twisted.application import service
+    from twisted.internet import reactor
+    from cti.customers import plugin
+    blocker = tmp_path / "a-file"
+    blocker.write_text("")
+    config = ctid_config.load(environ={}, overrides=[f"customers.drop_dir={blocker / 'drop'}"])
+    with pytest.raises(ctid_config.ConfigError, match="'customers.drop_dir': cannot create"):
+        plugin.install(config, reactor, db=None, parent=service.MultiService())
