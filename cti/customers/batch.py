@@ -274,6 +274,17 @@ RECORD_TYPES = _types(DEFAULT_TIERS)
 #: The order the watcher and ``ctictl import`` apply types in, when several files wait: what a
 #: row refers to comes first (a bill's line, an item's bill).
 TYPE_ORDER = ("CUSTOMER", "LINE", "BILL", "BILL_ITEM", "PAYMENT", "STATUS", "CDR")
+#: What the rows of a type refer to, directly or not: a file of one of these still waiting holds
+#: back the type's files (their rows would be refused for an unknown reference).
+DEPENDS_ON = {
+    "CUSTOMER": frozenset(),
+    "LINE": frozenset({"CUSTOMER"}),
+    "BILL": frozenset({"CUSTOMER", "LINE"}),
+    "BILL_ITEM": frozenset({"CUSTOMER", "LINE", "BILL"}),
+    "PAYMENT": frozenset({"CUSTOMER", "LINE"}),
+    "STATUS": frozenset({"CUSTOMER", "LINE"}),
+    "CDR": frozenset({"CUSTOMER", "LINE"}),
+}
 
 
 def record_types(tiers: tuple[str, ...] = DEFAULT_TIERS) -> dict[str, RecordType]:

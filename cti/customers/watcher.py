@@ -17,6 +17,7 @@ from twisted.internet import task
 from twisted.internet.threads import deferToThreadPool
 from twisted.python.threadpool import ThreadPool
 
+from cti.customers.batch import DEPENDS_ON, BatchError, parse_file_name
 from cti.customers.importer import Importer, ImportResult, batch_order
 
 log = logging.getLogger(__name__)
@@ -48,13 +49,32 @@ def process(importer: Importer, drop_dir: Path, *, seen: dict | None = None) -> 
     """One pass over ``incoming/`` (blocking): every waiting file, in type and sequence order."""
     incoming, done, rejected = layout(drop_dir)
     results = []
+    waiting: set[str] = set()              # types with a file left in incoming/ in this pass
     for path in sorted((p for p in incoming.iterdir() if p.is_file() and not _in_transfer(p)),
                        key=batch_order):
         def progress(rows: int, total: int, _name=path.name, _last=[0]) -> None:
             if total and rows * 10 // total > _last[0]:
                 _last[0] = rows * 10 // total
                 log.info("import %s: %d of %d rows staged", _name, rows, total)
-        result = importer.import_file(path, progress)
+        try:
+            record_type = parse_file_name(path.name).record_type
+        except BatchError:
+            record_type = None                   # import_file rejects it with the reason
+        if record_type and DEPENDS_ON[record_type] & waiting:
+            waiting.add(record_type)
+            if seen is None or seen.get(path.name) != "held":
+                log.info("import %s: held until the %s files before it are applied",
+                         path.name, "/".join(sorted(DEPENDS_ON[record_type] & waiting)))
+            if seen is not None:
+                seen[path.name] = "held"
+            continue
+        try:
+            result = importer.import_file(path, progress)
+        except Exception as exc:              # the database went away mid-batch: rolled back
+            log.error("import %s failed (%s: %s); it stays in incoming/ for the next poll",
+                      path.name, type(exc).__name__, str(exc).splitlines()[0] if str(exc) else "")
+            waiting.add(record_type or "")
+            continue
         results.append(result)
         if result.outcome in ("applied", "duplicate"):
             move_aside(path, done)
@@ -64,6 +84,7 @@ def process(importer: Importer, drop_dir: Path, *, seen: dict | None = None) -> 
             moved.with_name(moved.name + REPORT_SUFFIX).write_text(result.report(), encoding="utf-8")
             log.error("import %s (report: %s)", result.summary(), moved.name + REPORT_SUFFIX)
         else:                                   # waiting, busy: stays for the next poll
+            waiting.add(record_type or "")
             if seen is None or seen.get(path.name) != result.message:
                 log.warning("import %s", result.summary())
             if seen is not None:

@@ -153,3 +153,25 @@ def test_ctictl_import_end_to_end_on_a_temporary_sqlite(tmp_path, capsys):
     assert ctictl(["import", "--skip", "CUSTOMER", "2", str(gap), "--config", str(conf)]) == 0
     assert "CUSTOMER #3 applied" in capsys.readouterr().out
     assert ctictl(["import", "--config", str(conf)]) == cli.EXIT_USAGE
+
+
+def test_a_database_failure_leaves_the_file_for_the_next_poll(engine, tmp_path, caplog):
+    drop = tmp_path / "drop"
+    for name in ("incoming", "done", "rejected"):
+        (drop / name).mkdir(parents=True)
+    write_batch(drop / "incoming", "CUSTOMER", 1, CUSTOMERS)
+    write_batch(drop / "incoming", "LINE", 1, LINES)
+
+    class Failing(Importer):
+        def import_file(self, path, progress=None):
+            if path.name.startswith("CUSTOMER"):
+                raise RuntimeError("server closed the connection unexpectedly")
+            return super().import_file(path, progress)
+    caplog.set_level("INFO")
+    results = process(Failing(engine, holder="test"), drop)
+    assert results == []                              # LINE is held: its customers did not come
+    assert sorted(p.name for p in (drop / "incoming").iterdir()) == [
+        "CUSTOMER_GD_20261203_000001.txt", "LINE_GD_20261203_000001.txt"]
+    assert "stays in incoming/" in caplog.text and "held until the CUSTOMER files" in caplog.text
+    results = process(Importer(engine, holder="test"), drop)
+    assert [r.outcome for r in results] == ["applied", "applied"]
