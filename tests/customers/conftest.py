@@ -3,8 +3,29 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
+import sqlalchemy as sa
 
-from tests.storage.conftest import db_url, database, engine, pg_test_url, sqlite_template  # noqa: F401
+from cti.storage import migrations
+from cti.storage.db import make_engine
+from tests.storage.conftest import db_url, database, engine, sqlite_template  # noqa: F401
+
+PG_DATABASE = "ctid_customers_test"
+
+
+@pytest.fixture(scope="session")
+def pg_test_url(postgres_cluster):
+    """The storage tests' migrated PostgreSQL database, under a name of its own on the
+    session's cluster (both sets of tests run in one session)."""
+    admin = sa.create_engine(postgres_cluster.url, isolation_level="AUTOCOMMIT")
+    with admin.connect() as connection:
+        connection.execute(sa.text(f"CREATE DATABASE {PG_DATABASE}"))
+    admin.dispose()
+    url = postgres_cluster.url_for(PG_DATABASE)
+    engine = make_engine(url)
+    migrations.upgrade(engine)
+    engine.dispose()
+    return url
 
 HEADER = "HDR|{type}|BOSS-GD|{seq}|20261203100000|{rows}|{encoding}\n"
 
