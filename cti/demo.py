@@ -43,7 +43,6 @@ DEMO_OVERRIDES = [
     f"ami.secret={DEMO_SECRET}",
     "ami.auth=md5",
     "log.level=WARNING",            # the live summary line says what is going on
-    "customers.drop_dir=var/customer-drop",   # the watcher applies the sample batch
 ]
 
 # Share of callers per tier (15 % VIP, as on a large mobile hotline).
@@ -175,6 +174,8 @@ class Demo:
         self.out = out
         sim = config["pbxsim"]
         rng = random.Random(sim["seed"])
+        if not config["customers"]["drop_dir"]:     # the watcher applies the sample batch
+            config["customers"]["drop_dir"] = str(data_directory(config) / "customer-drop")
         db = app.open_database(config, reactor)
         numbers = seed(db, sim["agents"], rng)
         drop_sample_batch(config, numbers)

@@ -50,3 +50,21 @@ def test_the_sample_batch_is_dropped_once(tmp_path):
     sample.replace(tmp_path / "drop" / "done" / sample.name)
     demo.drop_sample_batch(config, numbers)
     assert list(incoming.iterdir()) == []
+
+
+def test_the_demo_watcher_applies_the_sample_batch(tmp_path):
+    from cti import config as cfg
+    from cti.customers.watcher import process
+    config = cfg.load(environ={}, overrides=demo.DEMO_OVERRIDES + [
+        f"database.url=sqlite:///{tmp_path}/ctid.sqlite",
+        f"database.spill_file={tmp_path}/outbox.jsonl",
+        f"queue_log.file={tmp_path}/queue_log", "fastagi.port=0", "web.port=0"])
+    runner = demo.Demo(config, reactor, out=open("/dev/null", "w"))
+    try:
+        watcher = runner.daemon.customers.watcher
+        assert watcher.drop_dir == tmp_path / "customer-drop"
+        [result] = process(watcher.importer, watcher.drop_dir)
+        assert (result.outcome, result.record_type, result.added) == ("applied", "PAYMENT", 3)
+        assert [p.name for p in (watcher.drop_dir / "done").iterdir()] == [result.file]
+    finally:
+        runner.daemon.db.engine.dispose()
