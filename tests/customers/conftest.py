@@ -22,9 +22,9 @@ def pg_test_url(postgres_cluster):
         connection.execute(sa.text(f"CREATE DATABASE {PG_DATABASE}"))
     admin.dispose()
     url = postgres_cluster.url_for(PG_DATABASE)
-    engine = make_engine(url)
-    migrations.upgrade(engine)
-    engine.dispose()
+    migrated = make_engine(url)
+    migrations.upgrade(migrated)
+    migrated.dispose()
     return url
 
 HEADER = "HDR|{type}|BOSS-GD|{seq}|20261203100000|{rows}|{encoding}\n"
