@@ -310,13 +310,12 @@ def parse_file_name(name: str) -> FileName:
 
 def parse_header(raw: bytes) -> Header:
     """The header line (bytes, without or with its line end)."""
+    raw = raw.removeprefix(b"\xef\xbb\xbf")            # a UTF-8 byte-order mark
     try:
         line = raw.rstrip(b"\r\n").decode("ascii")
     except UnicodeDecodeError:
         raise BatchError("header", bilingual("首行不是文件头（应只含 ASCII 字符）",
                                              "the first line is not a header (ASCII only)")) from None
-    if line.startswith("\ufeff"):
-        line = line[1:]
     parts = line.split(SEP)
     shape = "HDR|<TYPE>|<source>|<sequence>|<YYYYMMDDHHMMSS>|<rows>|<UTF-8|GBK>"
     if len(parts) != 7 or parts[0] != HEADER_TAG:

@@ -123,12 +123,16 @@ class _Reading:
         return self._fh.readline(n)
 
 
-def checksum(path: Path) -> str:
+def scan(path: Path) -> tuple[str, bool]:
+    """The file's SHA-256, and whether it holds the byte COPY's CSV dialect takes as its quote
+    (0x01): such a file is read row by row, where that byte is plain data."""
     digest = hashlib.sha256()
+    quote = False
     with open(path, "rb") as fh:
         for chunk in iter(lambda: fh.read(1 << 20), b""):
             digest.update(chunk)
-    return digest.hexdigest()
+            quote = quote or b"\x01" in chunk
+    return digest.hexdigest(), quote
 
 
 def batch_order(path: Path) -> tuple:
@@ -168,13 +172,13 @@ class Importer:
                     f"the file name says {name.record_type} #{name.sequence}, the header "
                     f"{header.record_type} #{header.sequence}"))
             result.record_type, result.sequence = header.record_type, header.sequence
-            digest = checksum(path)
+            digest, quoted = scan(path)
             self._ensure_lock_row(header.record_type)
             with self.engine.connect() as conn:
                 with conn.begin():
                     self._lock(conn, header.record_type)
                     self._check_ledger(conn, header, digest)
-                    counts = self._apply(conn, path, header, progress, result)
+                    counts = self._apply(conn, path, header, progress, result, quoted)
                     result.rows, (result.added, result.updated, result.deleted) = counts
                     conn.execute(insert(ImportBatch), [dict(
                         record_type=header.record_type, sequence=header.sequence,
@@ -293,12 +297,12 @@ class Importer:
 
     # -- staging, checks, merge ----------------------------------------------------------------
     def _apply(self, conn: Connection, path: Path, header: Header, progress: Progress | None,
-               result: ImportResult) -> tuple[int, tuple[int, int, int]]:
+               result: ImportResult, quoted: bool) -> tuple[int, tuple[int, int, int]]:
         kind = self.types[header.record_type]
         columns = column_kinds(kind)
         self._create_stage(conn, columns)
-        if self._pg and header.codec == "utf-8" and self._copy_as_is(conn, path, header, kind,
-                                                                     progress):
+        as_is = self._pg and header.codec == "utf-8" and not quoted
+        if as_is and self._copy_as_is(conn, path, header, kind, progress):
             rows, result.loader = header.rows, "copy"
             if progress:
                 progress(rows, header.rows)

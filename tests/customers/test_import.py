@@ -347,3 +347,28 @@ def test_progress_is_reported_up_to_every_row(engine, tmp_path):
     assert result.outcome == "applied"
     assert calls[-1] == (5000, 5000) and all(t == 5000 for _, t in calls)
     assert [d for d, _ in calls] == sorted(d for d, _ in calls)
+
+
+def test_crlf_a_byte_order_mark_and_an_empty_batch(importer, engine, tmp_path):
+    path = write_batch(tmp_path, "CUSTOMER", 1, CUSTOMERS, crlf=True)
+    path.write_bytes(b"\xef\xbb\xbf" + path.read_bytes())
+    result = importer.import_file(path)
+    assert (result.outcome, result.added) == ("applied", 2), result.report()
+    assert result.loader == ("copy" if engine.dialect.name == "postgresql" else "rows")
+    phone = run_in_session(make_session_factory(engine), lambda s: s.scalar(
+        select(store.Customer.contact_phone).where(store.Customer.customer_key == "C001")))
+    assert phone == "020-1234567"                       # no carriage return left on it
+    empty = importer.import_file(write_batch(tmp_path, "CUSTOMER", 2, []))
+    assert (empty.outcome, empty.rows) == ("applied", 0)
+    assert count(engine, store.ImportBatch) == 2
+
+
+def test_a_byte_copy_would_take_for_a_quote_is_plain_data(importer, engine, tmp_path):
+    """0x01 is the quote of the COPY dialect: a file holding it is read row by row, so a field
+    around it is neither merged with its neighbour nor stripped of it."""
+    result = importer.import_file(write_batch(tmp_path, "CUSTOMER", 1, [
+        "A|C001|\x01张三|person||\x01|", "A|C002|\x01李四\x01|person|||"]))
+    assert (result.outcome, result.loader) == ("applied", "rows")
+    names = run_in_session(make_session_factory(engine), lambda s: s.execute(
+        select(store.Customer.name, store.Customer.address).order_by(store.Customer.customer_key)).all())
+    assert [tuple(n) for n in names] == [("\x01张三", "\x01"), ("\x01李四\x01", None)]
