@@ -15,7 +15,7 @@ comes first. The database URL must be absolute (``sqlite:////var/lib/ctid/ctid.s
 PostgreSQL URL): the script does not run in ctid's working directory.
 
 The tier is the channel's CTI_TIER (ctid may have identified the caller before it went away),
-else the customer's tier looked up by calling number. The priority is the tier's rank, as ctid
+else the tier of the subscriber line with the calling number. The priority is the tier's rank, as ctid
 ranks it: the tiers of ``acd.routing.tiers`` in the same files (most important first, or their
 ``rank``), else ctid's default order (platinum 5 ... standard 1); a caller whose tier cannot be
 found queues in the lowest tier, never below everyone. When the settings or the database cannot
@@ -116,8 +116,8 @@ def tier_by_number(number: str, url: str) -> str | None:
     try:
         with engine.connect() as conn:
             return conn.execute(text(
-                "SELECT c.tier FROM customers c JOIN customer_numbers n ON n.customer_id = c.id "
-                "WHERE n.number = :number"), {"number": number}).scalar()
+                "SELECT tier FROM subscriber_lines WHERE number = :number"),
+                {"number": number}).scalar()
     except Exception as exc:
         raise SettingsError(f"customer database unreadable ({type(exc).__name__})") from None
     finally:

@@ -25,7 +25,7 @@ from cti import config as cfg
 from cti.storage.models import Agent as AgentRow
 from cti.storage.passwords import hash_password
 from cti.storage.repositories.agents import set_skill
-from cti.storage.repositories.customers import add_customer
+from cti.customers.store import add_customer
 
 
 HOST_SCRIPT = Path(__file__).resolve().parent / "_pbxsim_host.py"

@@ -23,6 +23,7 @@ from cti.domain.routing import make_router
 from cti.domain.routing.config import RoutingConfig
 from cti.net.ami_client import AMIClient
 from cti.config import ConfigError, data_directory
+from cti.customers import plugin as customers_plugin
 from cti.net.fastagi import FastAGIFactory, resolve_hosts
 from cti.net.http_api import make_site
 from cti.net.push_server import PushHub, make_factory
@@ -70,6 +71,7 @@ class Daemon:
     tokens: TokenStore
     admin_token: str
     servers: dict[str, internet.TCPServer]
+    customers: Any = None            # cti.customers.plugin.Customers: the IVR's port and more
 
     def port(self, name: str) -> int:
         """The port a listener got (useful when configured as 0)."""
@@ -157,7 +159,8 @@ def build(config: dict[str, Any], reactor) -> Daemon:
     sweeper.setServiceParent(top)
 
     # -- listeners -------------------------------------------------------------------------
-    directory = CustomerDirectory(db.run, reactor)
+    customers = customers_plugin.install(config, reactor, db, top)
+    directory = CustomerDirectory(db.run, reactor, find=customers.find)
     ivr_cfg = config["ivr"]
     ivr = IVRPlan(menu=dict(ivr_cfg["menu"]) or dict(DEFAULT_MENU),
                   default_skill=ivr_cfg["default_skill"], prompt=ivr_cfg["prompt"],
@@ -202,7 +205,7 @@ def build(config: dict[str, Any], reactor) -> Daemon:
         server.setServiceParent(top)
     top.addService(_Stopper(agents))
     return Daemon(top, config, db, outbox, ami, tracker, agents, acd, screenpop, records, resync,
-                  hub, tokens, admin_token, servers)
+                  hub, tokens, admin_token, servers, customers=customers)
 
 
 def open_database(config: dict[str, Any], reactor) -> Database:

@@ -57,6 +57,9 @@ DEFAULTS: dict[str, Any] = {
         "routing": {},        # the router's settings: tiers, rings, vip_dedicated, familiar,
                               # service_level (cti.domain.routing.config)
     },
+    # The customer database's batch files: drop_dir holds incoming/, done/ and rejected/
+    # (docs/customer-import.md); empty: no watcher, batches go through `ctictl import` only.
+    "customers": {"drop_dir": "", "poll_seconds": 10.0},
     "ivr": {"menu": {}, "default_skill": "general", "prompt": "cti/menu", "timeout_ms": 5000},
     "pbxsim": {
         "ami_port": 15038,
@@ -84,7 +87,7 @@ LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
 POSITIVE = ("ami.action_timeout", "ami.ping_interval", "ami.ping_timeout",
             "fastagi.header_timeout", "acd.unqueued_check_seconds", "acd.channel_check_timeout",
             "ivr.timeout_ms", "pbxsim.talk_seconds", "api.session_hours",
-            "api.login_lockout_seconds", "api.request_timeout")
+            "api.login_lockout_seconds", "api.request_timeout", "customers.poll_seconds")
 NOT_NEGATIVE = ("acd.wrap_up_seconds", "pbxsim.agents", "pbxsim.calls_per_hour")
 AT_LEAST_ONE = ("database.threads", "api.login_max_failures")
 

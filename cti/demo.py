@@ -20,6 +20,7 @@ from twisted.application import internet, service
 from cti import app
 from cti.cli.main import DEFAULT_TOKEN_FILE, DEFAULT_URL
 from cti.config import data_directory
+from cti.customers import store as customer_seed
 from cti.domain import channel_vars as V
 from cti.pbxsim.ami.accounts import parse_manager_conf
 from cti.pbxsim.ami.server import AMIServerFactory
@@ -29,7 +30,6 @@ from cti.pbxsim.engine.pbx import PBX
 from cti.pbxsim.engine.phones import PhoneScript, Phones
 from cti.services import journal
 from cti.storage.repositories.agents import add_agent, add_user, list_agents, set_skill
-from cti.storage.repositories.customers import add_customer
 from cti.storage.unit_of_work import Database
 
 log = logging.getLogger(__name__)
@@ -77,22 +77,95 @@ def seed(db: Database, agents: int, rng: random.Random) -> dict[str, list[str]]:
         for n in range(400):
             tier = rng.choices(list(TIER_MIX), weights=list(TIER_MIX.values()))[0]
             phone = f"138{n:08d}"
-            add_customer(session, f"客户{n:03d}", [phone], tier=tier, language="zh")
+            customer_seed.add_customer(session, f"客户{n:03d}", [phone], tier=tier, language="zh")
             numbers[tier].append(phone)
+        seed_accounts(session, rng)
         return numbers
     numbers = db.run_blocking(work)
     if numbers is None:                     # seeded before: read the numbers back
-        from cti.storage.models import CustomerNumber, Customer
         from sqlalchemy import select
+
+        from cti.customers.store import SubscriberLine
 
         def read(session):
             out: dict[str, list[str]] = {t: [] for t in TIER_MIX}
             for number, tier in session.execute(
-                    select(CustomerNumber.number, Customer.tier).join(Customer)):
+                    select(SubscriberLine.number, SubscriberLine.tier)):
                 out.setdefault(tier, []).append(number)
             return out
         numbers = db.run_blocking(read)
     return numbers
+
+
+DEMO_PIN = "123456"
+STATUS_MIX = {"normal": 0.85, "arrears": 0.07, "suspended": 0.05, "cancelled": 0.03}
+
+
+def seed_accounts(session, rng: random.Random) -> None:
+    """Every demo line gets a status, a PIN, a balance, 6 months of bills with items, payments,
+    status changes and call summaries, so the IVR's bill inquiry has real answers. The first
+    line of each tier stays in service (simulated callers of every tier reach an agent)."""
+    import datetime as dt
+
+    from sqlalchemy import select
+
+    from cti.customers import store as cs
+    from cti.storage.passwords import hash_password
+
+    pin = hash_password(DEMO_PIN, cost=(2**11, 8, 1))
+    now = dt.datetime(2026, 12, 3, 2, 0, tzinfo=dt.timezone.utc)
+    months = [f"2026-{m:02d}" for m in range(6, 12)]
+    first_of_tier: set[str] = set()
+    for line in session.scalars(select(cs.SubscriberLine).order_by(cs.SubscriberLine.id)):
+        status = rng.choices(list(STATUS_MIX), weights=list(STATUS_MIX.values()))[0]
+        if line.tier not in first_of_tier:
+            first_of_tier.add(line.tier)
+            status = "normal"
+        line.status, line.pin_hash = status, pin
+        line.product = rng.choice(["4G畅享套餐", "5G尊享套餐", "宽带融合套餐"])
+        line.region = "GZ"
+        line.balance_fen = rng.randint(-5000, 30000) if status != "arrears" else -rng.randint(100, 9000)
+        line.balance_at = now
+        for i, period in enumerate(months):
+            year, month = map(int, period.split("-"))
+            fee, calls, data = 5800, rng.randint(0, 3000), rng.randint(0, 2000)
+            bill = cs.Bill(line_id=line.id, period=period, amount_fen=fee + calls + data,
+                           due_date=dt.date(year + month // 12, month % 12 + 1, 15),
+                           paid=i < len(months) - 1)
+            session.add(bill)
+            session.flush()
+            session.add_all([
+                cs.BillItem(bill_id=bill.id, item_no=1, category="月租", description="套餐月费", amount_fen=fee),
+                cs.BillItem(bill_id=bill.id, item_no=2, category="通话", description="语音通话费", amount_fen=calls),
+                cs.BillItem(bill_id=bill.id, item_no=3, category="流量", description="超出流量费", amount_fen=data),
+                cs.CallSummary(line_id=line.id, period=period, category="local", calls=rng.randint(10, 200),
+                               minutes=rng.randint(20, 900), amount_fen=calls)])
+            if bill.paid:
+                session.add(cs.Payment(payment_key=f"DEMO-{line.number}-{period}", line_id=line.id,
+                                       amount_fen=bill.amount_fen, channel=rng.choice(["微信", "支付宝", "营业厅"]),
+                                       paid_at=dt.datetime(year, month, 20, 2, 0, tzinfo=dt.timezone.utc)))
+        if status != "normal":
+            session.add(cs.StatusChange(change_key=f"DEMO-{line.number}", line_id=line.id,
+                                        old_status="normal", new_status=status, reason="演示数据",
+                                        source="billing", changed_at=now))
+
+
+def drop_sample_batch(config: dict, numbers: dict[str, list[str]]) -> None:
+    """A small LINE update in the drop directory, so the watcher visibly applies it (once)."""
+    from cti.customers.watcher import layout
+
+    drop = config["customers"]["drop_dir"]
+    if not drop:
+        return
+    incoming, done, _ = layout(Path(drop))
+    incoming.mkdir(parents=True, exist_ok=True)
+    name = "PAYMENT_GZ_20261203_000001.txt"
+    if (done / name).exists() or (incoming / name).exists():
+        return
+    phones = [n for tier in numbers.values() for n in tier][:3]
+    rows = [f"A|DEMO-BATCH-{i}|{phone}|5000|20261203100000|营业厅" for i, phone in enumerate(phones)]
+    (incoming / name).write_text(f"HDR|PAYMENT|BOSS-DEMO|1|20261203100000|{len(rows)}|UTF-8\n"
+                                 + "".join(r + "\n" for r in rows), encoding="utf-8")
 
 
 class Demo:
@@ -101,8 +174,11 @@ class Demo:
         self.out = out
         sim = config["pbxsim"]
         rng = random.Random(sim["seed"])
+        if not config["customers"]["drop_dir"]:     # the watcher applies the sample batch
+            config["customers"]["drop_dir"] = str(data_directory(config) / "customer-drop")
         db = app.open_database(config, reactor)
         numbers = seed(db, sim["agents"], rng)
+        drop_sample_batch(config, numbers)
         agents = db.run_blocking(list_agents)
         db.engine.dispose()
         # The simulated PBX runs in this process: the calls of the previous run ended with it.

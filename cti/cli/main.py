@@ -3,6 +3,7 @@
     ctictl status | agents | calls | queue [--json]
     ctictl agent pause <id> [--reason R] | unpause <id> | logout <id> | login <id>   [--json]
     ctictl staffing --calls-per-hour N --aht S ...      (a calculator; needs no daemon)
+    ctictl import FILE... [--skip TYPE SEQ]              (customer batches; needs no daemon)
 
 Where ctid is: ``--url`` or ``CTID_URL`` (default http://127.0.0.1:8765); the token: ``--token``,
 ``CTID_TOKEN``, or the file ctid writes at start-up in its data directory (``--token-file`` or
@@ -29,6 +30,7 @@ from pathlib import Path
 from typing import Any, Sequence
 
 from cti.cli import staffing
+from cti.customers import cli as customers_cli
 
 DEFAULT_URL = "http://127.0.0.1:8765"
 DEFAULT_TOKEN_FILE = "var/ctid-api-token"
@@ -171,6 +173,7 @@ def build_parser() -> argparse.ArgumentParser:
                            help="a not-ready reason code configured in ctid "
                                 "(default: the first of its list)")
     staffing.add_parser(sub)
+    customers_cli.register(sub)
     return parser
 
 
@@ -192,6 +195,8 @@ def _run(argv: Sequence[str] | None) -> int:
     args = build_parser().parse_args(argv)
     if args.command == "staffing":
         return staffing.run(args)
+    if getattr(args, "run", None):              # commands that need no running ctid
+        return args.run(args)
     try:
         client = Client(args.url, _token(args))
     except Usage as exc:

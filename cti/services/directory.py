@@ -4,6 +4,10 @@ A lookup runs as a unit of work on the storage thread pool. It must not hold a c
 silence: past ``timeout`` seconds, or when the database is down, the last answer seen for that
 number (a small in-memory cache) is used, and failing that the caller is treated as an unknown
 customer (tier ``standard``). The outage is logged, the call goes on.
+
+What "the customer database" is belongs to the customers capability: it hands the directory its
+``find(session, number)`` unit of work (see ``cti.customers.plugin``), which returns None for an
+unknown number or a record with ``customer_id``, ``name``, ``tier``, ``language`` and ``status``.
 """
 from __future__ import annotations
 
@@ -15,7 +19,6 @@ from typing import Callable
 from twisted.internet import defer
 
 from cti.domain.privacy import mask_number
-from cti.storage.repositories.customers import find_by_number
 
 log = logging.getLogger(__name__)
 
@@ -28,13 +31,16 @@ class Caller:
     tier: str
     language: str
     known: bool                  # False: not found, or the database could not say
+    status: str | None = None    # the line's status (normal, suspended, ...); None if unknown
 
 
 class CustomerDirectory:
-    def __init__(self, run_work: Callable[..., defer.Deferred], clock, *, timeout: float = 0.5,
+    def __init__(self, run_work: Callable[..., defer.Deferred], clock, *,
+                 find: Callable[..., object | None], timeout: float = 0.5,
                  default_tier: str = "standard", default_language: str = "zh",
                  cache_size: int = 50_000):
         self._run = run_work                    # Database.run
+        self._find = find                       # the unit of work: (session, number) -> record
         self._clock = clock
         self._timeout = timeout
         self._default_tier = default_tier
@@ -52,7 +58,7 @@ class CustomerDirectory:
         if not number or number.lower() in ("unknown", "anonymous"):
             return self.unknown(number)
         try:
-            d = self._run(find_by_number, number)
+            d = self._run(self._find, number)
             d.addTimeout(self._timeout, self._clock)
             info = yield d
         except Exception as exc:        # timeout, outage: degrade, don't block the caller
@@ -63,7 +69,8 @@ class CustomerDirectory:
         if info is None:
             caller = self.unknown(number)
         else:
-            caller = Caller(number, str(info.id), info.name, info.tier, info.language, True)
+            caller = Caller(number, str(info.customer_id), info.name, info.tier, info.language, True,
+                            info.status)
         self._remember(number, caller)
         return caller
 

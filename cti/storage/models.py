@@ -1,4 +1,4 @@
-"""The tables ctid keeps: reference data (customers, agents, skills, users) and history
+"""The tables ctid keeps: reference data (agents, skills, users) and history
 (contacts, recordings, queue_log, audit_log).
 
 History tables hold plain values (numbers, names, ids) rather than foreign keys to the
@@ -37,34 +37,6 @@ USER_ROLES = ("agent", "supervisor", "admin")
 
 def _one_of(column: str, values: tuple[str, ...]) -> str:
     return f"{column} IN ({', '.join(repr(v) for v in values)})"
-
-
-class Customer(Base):
-    __tablename__ = "customers"
-
-    id: Mapped[int] = mapped_column(primary_key=True)
-    name: Mapped[str] = mapped_column(String(120))
-    tier: Mapped[str] = mapped_column(String(16), default="standard")
-    language: Mapped[str] = mapped_column(String(8), default="en")
-    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime())
-
-    numbers: Mapped[list[CustomerNumber]] = relationship(
-        back_populates="customer", cascade="all, delete-orphan", order_by="CustomerNumber.id"
-    )
-
-
-class CustomerNumber(Base):
-    """A calling number identifying a customer (a customer may call from several)."""
-
-    __tablename__ = "customer_numbers"
-
-    id: Mapped[int] = mapped_column(primary_key=True)
-    customer_id: Mapped[int] = mapped_column(
-        ForeignKey("customers.id", ondelete="CASCADE"), index=True
-    )
-    number: Mapped[str] = mapped_column(String(32), unique=True)
-
-    customer: Mapped[Customer] = relationship(back_populates="numbers")
 
 
 class Agent(Base):

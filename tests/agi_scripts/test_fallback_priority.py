@@ -12,7 +12,7 @@ from sqlalchemy import create_engine
 from sqlalchemy.orm import Session
 
 from cti.storage import migrations
-from cti.storage.repositories.customers import add_customer
+from cti.customers.store import add_customer
 
 SCRIPT = Path(__file__).resolve().parents[2] / "agi_scripts" / "ctid-fallback-priority.py"
 OK = "200 result=1\n"

@@ -32,7 +32,7 @@ from cti.pbxsim.engine.callers import CallHandle, place_call
 from cti.pbxsim.engine.pbx import PBX
 from cti.pbxsim.engine.phones import Phones, PhoneScript
 from cti.storage.repositories.agents import add_agent, add_user, set_skill
-from cti.storage.repositories.customers import add_customer
+from cti.customers.store import add_customer
 
 CHROMIUM = Path(os.environ.get("CTID_CHROMIUM", "/usr/bin/chromium"))
 CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",

@@ -10,7 +10,8 @@ from cti.storage.db import Conflict, NotFound, ORMObjectLeak, make_session_facto
 from cti.storage.models import Agent, QueueLogRow
 from cti.storage.queue_log import build
 from cti.storage.records import AuditRecord, ContactRecord, RecordingRecord
-from cti.storage.repositories import agents, customers, history
+from cti.customers import store as customers
+from cti.storage.repositories import agents, history
 from cti.storage.unit_of_work import run_in_session
 
 T = dt.datetime(2026, 11, 22, 10, 0, tzinfo=dt.timezone.utc)
