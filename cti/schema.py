@@ -9,5 +9,6 @@ from cti.storage.models import Base
 
 # Each capability's store module registers its tables on Base.metadata when imported.
 # (one import line per capability, in the order of their migrations)
+import cti.ivr.store  # noqa: F401  (0005)
 
 metadata = Base.metadata
