@@ -63,3 +63,23 @@ def containment(journeys: Iterable[Mapping[str, Any]]) -> dict[str, list[dict[st
 
 def _rate(row: Mapping[str, int]) -> float:
     return round(row["contained"] / row["calls"], 4) if row["calls"] else 0.0
+
+
+def parse_since(text: str | None, now: "dt.datetime") -> "dt.datetime | None":
+    """``--since``: an ISO date or datetime (UTC when no zone is given), or a span back from
+    ``now`` such as ``90m``, ``12h``, ``7d``. None or empty: no bound. ValueError otherwise."""
+    import datetime as dt
+    import re
+
+    if not text:
+        return None
+    span = re.fullmatch(r"(\d+)([mhd])", text.strip())
+    if span:
+        unit = {"m": "minutes", "h": "hours", "d": "days"}[span.group(2)]
+        return now - dt.timedelta(**{unit: int(span.group(1))})
+    try:
+        value = dt.datetime.fromisoformat(text.strip())
+    except ValueError:
+        raise ValueError(f"since {text!r}: give a date (2026-12-01), a date and time, or a span "
+                         "such as 12h or 7d") from None
+    return value if value.tzinfo else value.replace(tzinfo=dt.timezone.utc)
