@@ -31,7 +31,7 @@ SELF_SERVICE = ("bill-inquiry", "suspend-line", "voice-message")
 PIN_DIGITS = 8
 PIN_TIMEOUT_MS = 8000
 SAMPLES_PER_SECOND = 8000
-MIN_MESSAGE_SECONDS = 1.0
+MIN_MESSAGE_SECONDS = 0.5          # shorter: a slip of the key, not a message
 DATE_FORMAT = {"zh": "YBd", "en": "BdY"}     # SAY DATETIME formats: year month day / month day year
 _SAFE_ID = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
 

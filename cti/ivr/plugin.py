@@ -27,6 +27,11 @@ class IVR:
     agi_routes: dict[str, Callable]
     http_routes: list
 
+    def use_customers(self, customers) -> None:
+        """Plug the customer port (:class:`cti.ivr.port.CustomerPort`) the route and every
+        flow ask from now on."""
+        self.runner.customers = customers
+
 
 def build(config: dict[str, Any], *, db, tracker, tiers, reactor, customers=None,
           directory=None) -> IVR:
@@ -51,6 +56,6 @@ def build(config: dict[str, Any], *, db, tracker, tiers, reactor, customers=None
         voice_format=cfg["voice_format"], timezone=cfg["timezone"])
     runner = FlowRunner(book.get, customers, settings, reactor, on_journey=records.journey,
                         voice_messages=records.voice_message)
-    inbound = route.make_route(tracker=tracker, customers=customers, runner=runner, book=book,
+    inbound = route.make_route(tracker=tracker, runner=runner, book=book,
                                tiers=tiers, clock=reactor, default_skill=cfg["default_skill"])
     return IVR(book, runner, records, {route.SCRIPT: inbound}, http.routes(book, records))

@@ -2,7 +2,7 @@
 
 ``AGI(agi://ctid/inbound,<CTI_CALL_ID>,<DNIS>)`` from ``cti-inbound``. The call is registered
 with the tracker at once, so a caller who hangs up in the IVR is recorded as today; the caller
-is looked up through the customer port (never blocking, never failing), and the tier's flow
+is looked up through the runner's customer port (never blocking, never failing), and the tier's flow
 runs (:class:`cti.ivr.runner.FlowRunner`). Then:
 
 * to an agent: the route leaves the ``CTI_*`` variables on the channel — what ctid rebuilds its
@@ -23,7 +23,7 @@ from cti.services.calls import Call
 SCRIPT = "inbound"
 
 
-def make_route(*, tracker, customers, runner, book, tiers: TierTable, clock,
+def make_route(*, tracker, runner, book, tiers: TierTable, clock,
                default_skill: str, **_: Any) -> Callable:
     async def inbound(session) -> None:
         env = session.env
@@ -35,7 +35,7 @@ def make_route(*, tracker, customers, runner, book, tiers: TierTable, clock,
             call_id=call_id, channel=session.channel, uniqueid=session.uniqueid,
             linkedid=session.uniqueid, caller_number=number, dnis=dnis,
             tier=tiers.names[-1], skill=default_skill, created=clock.seconds()))
-        caller = await customers.lookup(number)
+        caller = await runner.customers.lookup(number)     # never fails: unknown at worst
         tier = tiers[caller.tier] if caller.tier in tiers else tiers[tiers.names[-1]]
         call.customer_id, call.customer_name = caller.customer_id, caller.name
         call.tier, call.language = tier.name, caller.language
