@@ -158,6 +158,7 @@ def build(config: dict[str, Any], reactor) -> Daemon:
 
     # -- listeners -------------------------------------------------------------------------
     ivr = ivr_plugin.build(config, db=db, tracker=tracker, tiers=routing.tiers, reactor=reactor)
+    screenpop.ivr_steps = ivr.runner.steps_of
     routes = agi_routes.build_routes(ivr.agi_routes, tracker=tracker, clock=reactor, acd=acd,
                                      lookup=lookup)
     servers = {

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import logging
 import re
+from collections import OrderedDict
 from dataclasses import dataclass, field
 from typing import Any, Callable, Mapping
 
@@ -33,6 +34,8 @@ log = logging.getLogger(__name__)
 
 #: A caller who wanders this many steps (keys pressed in circles) is handed to an agent.
 MAX_STEPS = 200
+#: The steps of this many recent calls are kept in memory for their screen-pops.
+RECENT_CALLS = 5000
 OUTCOMES = ("agent", "hangup", "done")
 
 
@@ -117,6 +120,11 @@ class FlowRunner:
         self.clock = clock
         self.on_journey = on_journey
         self.voice_messages = voice_messages
+        self._recent: OrderedDict[str, list[dict[str, Any]]] = OrderedDict()
+
+    def steps_of(self, call_id: str) -> list[dict[str, Any]]:
+        """The steps of a recent call's journeys (all of them, in order), for its screen-pop."""
+        return list(self._recent.get(call_id, ()))
 
     def run(self, session, flow_name: str, call, caller) -> defer.Deferred:
         """Deferred[FlowResult]. ``flow_name`` must be loaded (KeyError otherwise)."""
@@ -147,6 +155,9 @@ class FlowRunner:
         log.info("call %s (%s): flow %s ended %s at %s%s", call.call_id,
                  mask_number(call.caller_number), flow.name, outcome, journey.node,
                  f" for skill {skill}" if skill else "")
+        self._recent[call.call_id] = self._recent.pop(call.call_id, []) + journey.steps
+        while len(self._recent) > RECENT_CALLS:
+            self._recent.popitem(last=False)
         if self.on_journey is not None:
             try:
                 self.on_journey(call, journey.caller, result, journey.started, self.clock.seconds())

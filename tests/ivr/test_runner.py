@@ -177,3 +177,35 @@ def test_collect_validates_retries_and_say_reads_what_was_collected():
     assert channel.played() == ["p/bad", "p/bad", "p/ok"]
     assert channel.said() == [("DIGITS", "98765", "")]
     assert result.results == {"account": "98765"} and result.outcome == "done"
+
+
+def test_a_calls_steps_are_kept_for_its_screen_pop(book):
+    channel = ScriptedChannel(["4", "2", "0"])
+    runner = FlowRunner(book.get, FakeCustomers([STANDARD]), SETTINGS, channel.clock)
+    call = call_for(STANDARD)
+    channel.run(runner.run(channel.session, "standard", call, STANDARD))
+    steps = runner.steps_of(call.call_id)
+    assert [(s["node"], s.get("key")) for s in steps if s.get("kind") == "menu"] == \
+        [("main", "4"), ("services", "2"), ("broadband", "0")]
+    assert runner.steps_of("another-call") == []
+
+
+def test_the_screen_pop_carries_the_ivr_steps(book):
+    from cti.domain.tiers import TierTable
+    from cti.services.agents import Agent
+    from cti.services.screenpop import ScreenPop
+    from tests.services.test_screenpop import Hub
+
+    channel = ScriptedChannel(["1", "0"])
+    runner = FlowRunner(book.get, FakeCustomers([STANDARD], {NUMBER: ACCOUNT}), SETTINGS,
+                        channel.clock)
+    call = call_for(STANDARD)
+    channel.run(runner.run(channel.session, "standard", call, STANDARD))
+    hub = Hub()
+    pop = ScreenPop(hub, TierTable.from_config(), channel.clock.seconds)
+    pop.ivr_steps = runner.steps_of
+    pop.offer_made(call, Agent("1001", "A", "PJSIP/6001"))
+    steps = hub.frames[0][2]["ivr_steps"]
+    assert [(s["node"], s.get("key") or s.get("outcome")) for s in steps[2:4]] == \
+        [("main", "1"), ("bill", "done")]
+    assert steps[-1]["event"] == "agent-key"
