@@ -56,8 +56,9 @@ def _reload(client, args) -> int:
 def _flows(client, args) -> int:
     from cti.cli.main import as_json
     result = client.call("GET", "/api/ivr/flows")
-    print(as_json(result, indent=2) if args.json else "", end="" if not args.json else "\n")
-    if not args.json:
+    if args.json:
+        print(as_json(result, indent=2))
+    else:
         _print_flows(result)
     return 0
 
