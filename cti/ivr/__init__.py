@@ -5,6 +5,7 @@ caller through them.
 Layers, as every capability's (docs/decisions/0009-ivr-flows.md):
 
     model.py     flows and the prompt catalogue: parse, validate (file and line), pure rules
+    journey.py   a journey's compact path, containment per flow and node: pure rules
     port.py      what the IVR needs from the customer database (a Protocol; the daemon plugs one)
     runner.py    FlowRunner: walks a flow over one AGI session
     actions.py   the self-service actions a flow may call

@@ -79,6 +79,7 @@ FIELDS: dict[str, dict[str, tuple[type | tuple[type, ...], bool]]] = {
     "hangup": {"prompt": (str, False)},
 }
 NODE_REF_FIELDS = ("next", "default")
+TYPE_NAMES = {str: "text", dict: "a mapping", int: "a whole number", bool: "true or false"}
 
 
 class FlowError(Exception):
@@ -269,10 +270,8 @@ def _parse_node(name: str, raw: Any, line: int, path: str, catalogue: PromptCata
             continue
         want = allowed[key][0]
         if not isinstance(value, want) or (want is int and isinstance(value, bool)):
-            type_name = getattr(want, "__name__", "value")
             errors.append(FlowError(path, where, f"node {name!r}: {key!r} must be "
-                                    f"{ {'str': 'text', 'dict': 'a mapping', 'int': 'a whole number', 'bool': 'true or false'}.get(type_name, type_name)}, "
-                                    f"got {value!r}"))
+                                    f"{TYPE_NAMES[want]}, got {value!r}"))
     for key, (_, required) in FIELDS[kind].items():
         if required and key not in raw:
             errors.append(FlowError(path, line, f"node {name!r}: a {kind} node needs {key!r}"))
