@@ -35,6 +35,7 @@ TERMINAL = ("transfer", "hangup")
 SAY_AS = ("amount", "number", "digits", "date")
 BRANCH_BY = ("status", "tier", "known", "language")   # "known": cases known / unknown
 DIGITS = "0123456789*#"
+MAX_RECORD_SECONDS = 300       # a voice message's longest (well inside an AGI command's timeout)
 
 #: Self-service actions: the outcomes each may end with (any outcome not mapped under
 #: ``outcomes`` goes to ``next``) and the prompts each plays (checked against the catalogue).
@@ -362,6 +363,8 @@ class _NodeCheck:
             if not catalogue.provides(prompt):
                 self.fail(lines["action"], f"action {action!r} plays {prompt!r}, which no "
                                            "language of the prompt catalogue provides")
+        if spec.get("max_seconds", 0) > MAX_RECORD_SECONDS:
+            self.fail(lines["max_seconds"], f"'max_seconds' must be at most {MAX_RECORD_SECONDS}")
         outcomes = spec.get("outcomes") or Marked()
         for outcome, target in outcomes.items():
             if outcome not in ACTIONS[action]["outcomes"]:
