@@ -24,10 +24,10 @@ from zoneinfo import ZoneInfo
 
 from cti.agi_errors import CHANNEL_GONE, AGICommandFailed, AGIHangup
 from cti.domain.privacy import mask_number
+from cti.ivr.journey import SELF_SERVICE  # noqa: F401  (the actions that serve the caller)
 
 log = logging.getLogger(__name__)
 
-SELF_SERVICE = ("bill-inquiry", "suspend-line", "voice-message")
 PIN_DIGITS = 8
 PIN_TIMEOUT_MS = 8000
 SAMPLES_PER_SECOND = 8000

@@ -14,9 +14,14 @@ from typing import Any, Iterable, Mapping, Sequence
 PATH_LIMIT = 255          # contacts.ivr_path and CTI_IVR_PATH keep this much
 
 
-def compact_path(steps: Sequence[Mapping[str, Any]], limit: int = PATH_LIMIT) -> str:
-    """``1>bill-inquiry=done>9>0``: keys pressed, ``t`` for a timeout, self-service outcomes,
-    ``hangup@node`` where the caller hung up. Longer than ``limit``: its end is kept."""
+SELF_SERVICE = ("bill-inquiry", "suspend-line", "voice-message")
+
+
+def compact_path(steps: Sequence[Mapping[str, Any]], flow: str = "",
+                 limit: int = PATH_LIMIT) -> str:
+    """``standard:1>bill-inquiry=done>9>0``: the flow, then keys pressed, ``t`` for a
+    timeout, self-service outcomes, ``hangup@node`` where the caller hung up. Longer than
+    ``limit``: its end is kept."""
     parts: list[str] = []
     for step in steps:
         kind, event = step.get("kind"), step.get("event")
@@ -24,11 +29,11 @@ def compact_path(steps: Sequence[Mapping[str, Any]], limit: int = PATH_LIMIT) ->
             parts.append(str(step["key"]))
         elif kind == "menu" and event == "timeout":
             parts.append("t")
-        elif kind == "action":
+        elif kind == "action" and step.get("action") in SELF_SERVICE:
             parts.append(f"{step.get('action')}={step.get('outcome')}")
         elif event == "hangup":
             parts.append(f"hangup@{step.get('node')}")
-    text = ">".join(parts)
+    text = (f"{flow}:" if flow else "") + ">".join(parts)
     return text if len(text) <= limit else "…" + text[-(limit - 1):]
 
 

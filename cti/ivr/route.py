@@ -40,7 +40,7 @@ def make_route(*, tracker, runner, book, tiers: TierTable, clock,
         call.customer_id, call.customer_name = caller.customer_id, caller.name
         call.tier, call.language = tier.name, caller.language
         result = await runner.run(session, book.flow_for_tier(tier.name), call, caller)
-        call.ivr_path = compact_path(result.steps)
+        call.ivr_path = compact_path(result.steps, result.flow)
         if result.outcome == "hangup":
             return
         if result.outcome == "done":

@@ -116,7 +116,7 @@ class IVRRecords:
             customer_id=caller.customer_id, tier=call.tier, outcome=result.outcome,
             skill=result.skill, last_node=result.last_node, self_served=result.self_served,
             contained=rules.is_contained(result.outcome, result.self_served),
-            path=rules.compact_path(result.steps), steps=list(result.steps),
+            path=rules.compact_path(result.steps, result.flow), steps=list(result.steps),
             started_at=_at(started), ended_at=_at(ended))
         return self._run(store.save_journey, row).addErrback(
             _log_failure, "journey", call.call_id)

@@ -123,7 +123,7 @@ async def test_callers_walk_the_shipped_flows_end_to_end(tmp_path, database_url)
     assert "SAY NUMBER 123 \"\"" in bill and "SAY NUMBER 88 \"\"" in bill
     assert sum(c.startswith("SAY DATETIME") for c in bill) == 2
     assert outcome("bill") == ("done", None) and journeys[PEOPLE["bill"].number]["self_served"]
-    assert contacts[PEOPLE["bill"].number]["ivr_path"] == "1>bill-inquiry=done>t"
+    assert contacts[PEOPLE["bill"].number]["ivr_path"] == "standard:1>bill-inquiry=done>t"
 
     # emergency suspension: a wrong PIN, then the right one; the line suspended once
     assert customers.pins_tried.count("1111") == 1 and customers.pins_tried.count("2468") == 1
@@ -153,7 +153,7 @@ async def test_callers_walk_the_shipped_flows_end_to_end(tmp_path, database_url)
 
     # 0 from two menus down reaches an agent
     assert outcome("deep-zero") == ("agent", "general")
-    assert journeys[PEOPLE["deep-zero"].number]["path"] == "4>2>0"
+    assert journeys[PEOPLE["deep-zero"].number]["path"] == "standard:4>2>0"
     assert handles["deep-zero"].connected_at is not None
 
     # VIPs: by name where the PBX has the file, else by tier; then their dedicated agents

@@ -33,10 +33,10 @@ def inbound(keys, profile=STANDARD, **channel_kw):
 
 def test_a_caller_for_an_agent_leaves_with_the_cti_variables():
     channel, call = inbound(["4", "1"])
-    assert call is not None and call.skill == "service" and call.ivr_path == "4>1"
+    assert call is not None and call.skill == "service" and call.ivr_path == "standard:4>1"
     assert {k: v for k, v in channel.variables.items() if k.startswith("CTI_")} == {
         "CTI_TIER": "standard", "CTI_SKILL": "service", "CTI_PRIORITY": str(TIERS["standard"].rank),
-        "CTI_CUSTOMER_ID": "42", "CTI_LANG": "zh", "CTI_IVR_PATH": "4>1",
+        "CTI_CUSTOMER_ID": "42", "CTI_LANG": "zh", "CTI_IVR_PATH": "standard:4>1",
         "CTI_ARRIVAL": f"{call.arrival:.3f}", "CTI_MOH_CLASS": ""}
     assert not any(c[0] == "HANGUP" for c in channel.commands)
 
@@ -44,10 +44,10 @@ def test_a_caller_for_an_agent_leaves_with_the_cti_variables():
 def test_a_flow_finished_in_the_ivr_hangs_the_channel_up_and_sets_no_queue_variables():
     channel, call = inbound(["1", ""])
     assert channel.commands[-1] == ("HANGUP",)
-    assert "CTI_SKILL" not in channel.variables and call.ivr_path == "1>bill-inquiry=done>t"
+    assert "CTI_SKILL" not in channel.variables and call.ivr_path == "standard:1>bill-inquiry=done>t"
 
 
 def test_a_caller_who_hangs_up_in_the_ivr_stays_with_the_tracker_for_its_hangup_event():
     channel, call = inbound(["4", HANGUP])
-    assert call is not None and call.ivr_path == "4>hangup@services"
+    assert call is not None and call.ivr_path == "standard:4>hangup@services"
     assert "CTI_SKILL" not in channel.variables

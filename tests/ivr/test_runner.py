@@ -54,7 +54,7 @@ def test_bill_inquiry_says_balance_last_bill_with_due_date_and_last_payment(book
     assert channel.prompts()[-2:] == ["cti/bill/after", "cti/goodbye"]
     assert (result.outcome, result.skill, result.self_served) == ("done", None, True)
     assert result.results == {"bill-inquiry": "done"}
-    assert compact_path(result.steps) == "1>bill-inquiry=done>t"
+    assert compact_path(result.steps, result.flow) == "standard:1>bill-inquiry=done>t"
     assert journeys and journeys[0][2] is result
 
 

@@ -58,7 +58,7 @@ def test_a_journey_keeps_its_steps_last_node_and_path(database):
     [row] = yield records.journeys("cti-1800000000.1")
     assert (row["flow"], row["outcome"], row["last_node"], row["contained"]) == \
         ("standard", "hangup", "main", False)
-    assert row["path"] == "t>hangup@main" and row["steps"] == HUNG_UP
+    assert row["path"] == "standard:t>hangup@main" and row["steps"] == HUNG_UP
     assert row["customer_id"] == "42" and row["tier"] == "standard"
 
 
