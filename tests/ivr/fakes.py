@@ -9,7 +9,7 @@ from twisted.internet.task import Clock
 
 from cti.ivr.port import AccountSummary, BillSummary, CallerProfile, PaymentSummary
 from cti.net.fastagi import AGISession
-from cti.protocol.agi import AGIServerParser, Environment, HangupNotice, split_words
+from cti.protocol.agi import AGIServerParser, Environment, split_words
 from cti.services.calls import Call
 
 HANGUP = "HANGUP"          # in a caller's script: the caller hangs up at this point

@@ -14,7 +14,7 @@ import dataclasses
 import pytest
 import pytest_twisted
 from sqlalchemy import create_engine, text
-from twisted.internet import defer, reactor
+from twisted.internet import defer
 
 from cti.ivr.service import SHIPPED_PROMPTS
 from cti.ivr.model import parse_catalogue

@@ -1,6 +1,5 @@
 """Flows as data: the shipped flows load, and each kind of fault is refused with its file and line."""
 import textwrap
-from pathlib import Path
 
 import pytest
 

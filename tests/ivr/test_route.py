@@ -1,7 +1,8 @@
 """The ``inbound`` route: the call is known to the tracker from the first moment, the tier's flow
 runs, and the caller leaves for ``cti-wait`` with the ``CTI_*`` variables ctid rebuilds its
 queue from after a restart — or is hung up after a flow that ended in the IVR."""
-import pytest
+
+from twisted.internet import defer
 
 from cti.domain.routing.config import RoutingConfig
 from cti.ivr import route
@@ -26,7 +27,6 @@ def inbound(keys, profile=STANDARD, **channel_kw):
                         channel.clock)
     handler = route.make_route(tracker=tracker, runner=runner, book=book, tiers=TIERS,
                                clock=channel.clock, default_skill="general")
-    from twisted.internet import defer
     channel.run(defer.ensureDeferred(handler(channel.session)))
     return channel, tracker.get("cti-1800000000.1")
 
