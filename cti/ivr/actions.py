@@ -166,7 +166,9 @@ async def suspend_line(journey, node) -> str:
 async def voice_message(journey, node) -> str:
     settings, session, call = journey.settings, journey.session, journey.call
     await journey.play("cti/complaint/leave-message")
-    path = f"{settings.voice_dir.rstrip('/')}/{_safe(call.call_id)}"
+    earlier = sum(1 for step in journey.steps if step.get("kind") == "record")
+    path = f"{settings.voice_dir.rstrip('/')}/{_safe(call.call_id)}" + (
+        f"-{earlier + 1}" if earlier else "")          # a second try does not overwrite
     max_ms = node.get("max_seconds", 120) * 1000
     silence = node.get("silence_seconds", 5)
     started = journey.runner.clock.seconds()

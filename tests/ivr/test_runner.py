@@ -209,3 +209,12 @@ def test_the_screen_pop_carries_the_ivr_steps(book):
     assert [(s["node"], s.get("key") or s.get("outcome")) for s in steps[2:4]] == \
         [("main", "1"), ("bill", "done")]
     assert steps[-1]["event"] == "agent-key"
+
+
+def test_an_empty_message_is_not_stored_and_a_second_try_gets_its_own_file(book):
+    result, channel, _, _, messages = walk(book, STANDARD, ["3", "3"], recorded=0.2)
+    files = [c[2] for c in channel.commands if c[:2] == ("RECORD", "FILE")]
+    assert files == ["/var/spool/asterisk/ctid-messages/cti-1800000000.1",
+                     "/var/spool/asterisk/ctid-messages/cti-1800000000.1-2"]
+    assert messages == [] and result.results["voice-message"] == "empty"
+    assert (result.outcome, result.skill) == ("agent", "general")     # then nothing keyed
