@@ -16,8 +16,8 @@ from typing import Any
 
 from twisted.application import internet, service
 
-from cti.domain.ivr import DEFAULT_MENU, IVRPlan
 from cti.domain.principal import Principal
+from cti.ivr import plugin as ivr_plugin
 from cti.domain.reasons import ReasonList
 from cti.domain.routing import make_router
 from cti.domain.routing.config import RoutingConfig
@@ -35,7 +35,6 @@ from cti.services.auth import (DatabaseSessions, LoginThrottle, PasswordChecks, 
 from cti.services.calls import CallTracker
 from cti.services.control import ControlPanel
 from cti.services.desktops import DesktopGate
-from cti.services.directory import CustomerDirectory
 from cti.services.journal import JOURNAL_FILE, CallJournal
 from cti.services.presence import PresenceStore
 from cti.services.records import CallRecords
@@ -72,6 +71,7 @@ class Daemon:
     admin_token: str
     servers: dict[str, internet.TCPServer]
     customers: Any = None            # cti.customers.plugin.Customers: the IVR's port and more
+    ivr: Any = None                    # the IVR capability (cti.ivr.plugin.IVR)
 
     def port(self, name: str) -> int:
         """The port a listener got (useful when configured as 0)."""
@@ -160,13 +160,11 @@ def build(config: dict[str, Any], reactor) -> Daemon:
 
     # -- listeners -------------------------------------------------------------------------
     customers = customers_plugin.install(config, reactor, db, top)
-    directory = CustomerDirectory(db.run, reactor, find=customers.find)
-    ivr_cfg = config["ivr"]
-    ivr = IVRPlan(menu=dict(ivr_cfg["menu"]) or dict(DEFAULT_MENU),
-                  default_skill=ivr_cfg["default_skill"], prompt=ivr_cfg["prompt"],
-                  timeout_ms=ivr_cfg["timeout_ms"])
-    routes = agi_routes.build_routes(tracker=tracker, directory=directory, tiers=routing.tiers,
-                                     ivr=ivr, clock=reactor, acd=acd, lookup=lookup)
+    ivr = ivr_plugin.build(config, db=db, tracker=tracker, tiers=routing.tiers, reactor=reactor,
+                           customers=customers.service)
+    screenpop.ivr_steps = ivr.runner.steps_of
+    routes = agi_routes.build_routes(ivr.agi_routes, tracker=tracker, clock=reactor, acd=acd,
+                                     lookup=lookup)
     servers = {
         "fastagi": internet.TCPServer(
             config["fastagi"]["port"],
@@ -198,14 +196,14 @@ def build(config: dict[str, Any], reactor) -> Daemon:
                                                                   frame.data)
     site = make_site(panel, authenticate_token,
                      web_config=lambda: {"push_port": servers["web"]._port.getHost().port},
-                     request_timeout=config["api"]["request_timeout"])
+                     request_timeout=config["api"]["request_timeout"], routes=ivr.http_routes)
     servers["api"] = internet.TCPServer(config["api"]["port"], site,
                                         interface=config["api"]["interface"])
     for server in servers.values():
         server.setServiceParent(top)
     top.addService(_Stopper(agents))
     return Daemon(top, config, db, outbox, ami, tracker, agents, acd, screenpop, records, resync,
-                  hub, tokens, admin_token, servers, customers=customers)
+                  hub, tokens, admin_token, servers, customers=customers, ivr=ivr)
 
 
 def open_database(config: dict[str, Any], reactor) -> Database:

@@ -60,7 +60,16 @@ DEFAULTS: dict[str, Any] = {
     # The customer database's batch files: drop_dir holds incoming/, done/ and rejected/
     # (docs/customer-import.md); empty: no watcher, batches go through `ctictl import` only.
     "customers": {"drop_dir": "", "poll_seconds": 10.0},
-    "ivr": {"menu": {}, "default_skill": "general", "prompt": "cti/menu", "timeout_ms": 5000},
+    # The IVR (cti/ivr, docs/ivr-flows.md). flows_dir: an operator's flows (and prompts.yaml),
+    # replacing shipped flows of the same name; flows: {tier: flow}, empty: VIP tiers hear
+    # "vip", the others "standard"; agent_key: reaches an agent from every menu ("" = off);
+    # agent_skill: the skill it asks for ("" = default_skill); tier_skills: {tier: skill} of
+    # each tier's dedicated agents ("" = default_skill); voice_messages_dir: where Asterisk
+    # records voice messages (a path on the PBX); timeout_ms: a menu's wait for a key.
+    "ivr": {"default_skill": "general", "timeout_ms": 5000, "flows_dir": "", "flows": {},
+            "agent_key": "0", "agent_skill": "", "tier_skills": {},
+            "voice_messages_dir": "/var/spool/asterisk/ctid-messages", "voice_format": "wav",
+            "timezone": "Asia/Shanghai"},
     "pbxsim": {
         "ami_port": 15038,
         "agents": 20,
@@ -78,7 +87,10 @@ REMOVED = {
     "acd.ring_timeout": "removed: the ring timeout that applies is the dialplan's "
                         "CTI_RING_TIMEOUT (dialplan/extensions_cti.conf)",
     "queue_log.queue_name": "removed: queue_log lines name the call's skill as the queue",
+    "ivr.menu": "removed: menus are IVR flows now (ivr.flows_dir, docs/ivr-flows.md)",
+    "ivr.prompt": "removed: prompts are named in IVR flows (ivr.flows_dir, docs/ivr-flows.md)",
 }
+VOICE_FORMATS = ("wav", "wav49", "gsm", "ulaw", "alaw", "sln", "g722")
 
 LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
 
@@ -174,9 +186,31 @@ def validate(config: Mapping[str, Any]) -> None:
         ReasonList.from_mapping(config["acd"]["not_ready_reasons"])
     except (ValueError, TypeError, AttributeError) as exc:
         raise ConfigError(f"'acd.not_ready_reasons': {exc}") from None
+    _validate_ivr(config["ivr"])
     for host in config["fastagi"]["allowed_hosts"]:
         if not host.strip():
             raise ConfigError("'fastagi.allowed_hosts' has an empty entry")
+
+
+def _validate_ivr(ivr: Mapping[str, Any]) -> None:
+    """The IVR's settings; its flows are checked when they are loaded (file and line)."""
+    key = ivr["agent_key"]
+    if key and (len(key) != 1 or key not in "0123456789*#"):
+        raise ConfigError(f"'ivr.agent_key' must be one phone key (0-9, * or #) or empty, "
+                          f"got {key!r}")
+    for name in ("flows", "tier_skills"):
+        for tier, value in ivr[name].items():
+            if not isinstance(value, str) or not value.strip():
+                raise ConfigError(f"'ivr.{name}.{tier}' must be a name, got {value!r}")
+    if ivr["voice_format"] not in VOICE_FORMATS:
+        raise ConfigError(f"'ivr.voice_format' must be one of {', '.join(VOICE_FORMATS)}, "
+                          f"got {ivr['voice_format']!r}")
+    from zoneinfo import ZoneInfo
+    try:
+        ZoneInfo(ivr["timezone"])
+    except (ValueError, KeyError, OSError):
+        raise ConfigError(f"'ivr.timezone' must be a time zone such as Asia/Shanghai, "
+                          f"got {ivr['timezone']!r}") from None
 
 
 def data_directory(config: Mapping[str, Any]) -> Path:

@@ -6,10 +6,10 @@ imports a capability; this module, like ``cti/app.py``, sits above both and only
 from __future__ import annotations
 
 from cti.storage.models import Base
-import cti.customers.store  # noqa: F401  (customers, lines, history, import ledger)
 
 # Each capability's store module registers its tables on Base.metadata when imported.
 # (one import line per capability, in the order of their migrations)
-import cti.customers.store  # noqa: E402,F401  customers, lines, their history, import ledger
+import cti.customers.store  # noqa: E402,F401  (0004) customers, lines, history, import ledger
+import cti.ivr.store  # noqa: E402,F401  (0005) journeys, voice messages
 
 metadata = Base.metadata

@@ -31,6 +31,7 @@ from typing import Any, Sequence
 
 from cti.cli import staffing
 from cti.customers import cli as customers_cli
+from cti.ivr import cli as ivr_cli
 
 DEFAULT_URL = "http://127.0.0.1:8765"
 DEFAULT_TOKEN_FILE = "var/ctid-api-token"
@@ -174,6 +175,7 @@ def build_parser() -> argparse.ArgumentParser:
                                 "(default: the first of its list)")
     staffing.add_parser(sub)
     customers_cli.register(sub)
+    ivr_cli.register(sub)
     return parser
 
 
@@ -203,6 +205,8 @@ def _run(argv: Sequence[str] | None) -> int:
         print(f"ctictl: {exc}", file=sys.stderr)
         return 2
     try:
+        if hasattr(args, "run_with"):             # a capability's command (cti/ivr/cli.py)
+            return args.run_with(client, args)
         if args.command == "agent":
             body = {"reason": args.reason} if args.action == "pause" and args.reason else {}
             agent = urllib.parse.quote(args.agent_id, safe="")    # one path segment, always

@@ -38,6 +38,7 @@ class ScreenPop:
         self.sent: deque[PopSent] = deque(maxlen=10_000)   # the latest pops, for checks
         self.pops_sent = 0
         self._showing: dict[str, str] = {}     # agent id -> the call of the last pop sent
+        self.ivr_steps: Callable[[str], list] | None = None   # call id -> its IVR steps
 
     def pop_data(self, call: Call, agent: Agent) -> dict:
         now = self._clock()
@@ -51,6 +52,7 @@ class ScreenPop:
             "vip": bool(tier and tier.vip),
             "skill": call.skill,
             "ivr_path": call.ivr_path,
+            "ivr_steps": self.ivr_steps(call.call_id) if self.ivr_steps else [],
             "wait_seconds": round(call.wait_seconds(now), 1),
             "dnis": call.dnis,
             "agent_id": agent.agent_id,

@@ -144,10 +144,11 @@ class World:
         pool = self.numbers.get(tier) or []
         number = self.rng.choice(pool) if pool and self.rng.random() < 0.9 else \
             f"139{self.rng.randrange(10 ** 8):08d}"
-        # a quarter of the callers hang up while talking, before the agent would
+        # a quarter of the callers hang up while talking, before the agent would; every caller
+        # asks the IVR for an agent: billing (1), service (4 then 1) or the agent key (0)
         talk = self.rng.uniform(0.2, 0.5) if self.rng.random() < 0.25 else None
         self.calls.append(place_call(self.pbx, number, "cti-inbound", "10010", patience=patience,
-                                     dtmf=self.rng.choice(["1", "2", "3"]), talk=talk))
+                                     dtmf=self.rng.choice(["1", "41", "0"]), talk=talk))
 
     def drop_ami(self) -> None:
         for session in list(self.ami_server.sessions):

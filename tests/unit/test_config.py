@@ -56,14 +56,15 @@ def test_secret_file_and_redaction(tmp_path):
 def test_free_form_sections_are_taken_whole(tmp_path):
     main = tmp_path / "ctid.yaml"
     main.write_text("acd:\n  routing:\n    tiers:\n      - {name: gold, target: 0.85}\n"
-                    "ivr:\n  menu: {'1': billing}\n")
+                    "ivr:\n  tier_skills: {gold: vip}\n")
     c = cfg.load(main, environ={})
     assert c["acd"]["routing"] == {"tiers": [{"name": "gold", "target": 0.85}]}
-    assert c["ivr"]["menu"] == {"1": "billing"}
+    assert c["ivr"]["tier_skills"] == {"gold": "vip"}
 
 
 @pytest.mark.parametrize("key, hint", [("acd.ring_timeout", "CTI_RING_TIMEOUT"),
-                                       ("queue_log.queue_name", "skill")])
+                                       ("queue_log.queue_name", "skill"),
+                                       ("ivr.menu", "flows")])
 def test_settings_that_did_nothing_are_gone_and_say_why(tmp_path, key, hint):
     section, name = key.split(".")
     main = tmp_path / "ctid.yaml"

@@ -254,6 +254,54 @@ async def say_digits(session, args):
     return ok("result=0")
 
 
+async def _say(session, seconds: float, escape: str) -> Outcome:
+    """Speak for ``seconds``; a key among ``escape`` stops it (its code is the result)."""
+    escape = escape.strip('"')
+    digit = await session.chan.suspend(session.pbx.reactor, seconds, wake_on_dtmf=bool(escape))
+    if digit is not None and digit in escape:
+        return ok(f"result={_digit_result(digit)}")
+    return ok("result=0")
+
+
+@command("SAY ALPHA")
+async def say_alpha(session, args):
+    if len(args) < 2:
+        return usage("SAY ALPHA")
+    return await _say(session, 0.5 * len(args[0]), args[1])
+
+
+def _epoch(text: str) -> int | None:
+    try:
+        return int(text)
+    except ValueError:
+        return None
+
+
+@command("SAY DATE")
+async def say_date(session, args):
+    """``SAY DATE <epoch> <escape>``: weekday, month and day (about three words)."""
+    if len(args) < 2 or _epoch(args[0]) is None:
+        return usage("SAY DATE")
+    return await _say(session, 1.5, args[1])
+
+
+@command("SAY TIME")
+async def say_time(session, args):
+    if len(args) < 2 or _epoch(args[0]) is None:
+        return usage("SAY TIME")
+    return await _say(session, 1.5, args[1])
+
+
+@command("SAY DATETIME")
+async def say_datetime(session, args):
+    """``SAY DATETIME <epoch> <escape> [format] [timezone]``: about half a second per field of
+    the format (Asterisk's default format says five or six)."""
+    if len(args) < 2 or _epoch(args[0]) is None:
+        return usage("SAY DATETIME")
+    fields = sum(ch.isalpha() for ch in args[2]) if len(args) > 2 and args[2] else 6
+    return await _say(session, 0.5 * max(1, fields), args[1])
+
+
 @command("RECORD FILE")
 async def record_file(session, args):
     if len(args) < 4:
