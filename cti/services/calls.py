@@ -29,6 +29,10 @@ from cti.protocol.ami_message import Message
 
 log = logging.getLogger(__name__)
 
+# UserEvent the dialplan sends on the caller's channel when Dial returned answered with the
+# caller still there (option g): the agent hung up first and the caller goes on (the survey).
+USEREVENT_AFTER_CALL = "CTIAfterCall"
+
 
 @dataclass
 class Call:
@@ -57,6 +61,8 @@ class Call:
     rona_agents: list[str] = field(default_factory=list)
     ended_by: str = "caller"             # who ended a connected call: "caller" or "agent"
     caller_asked_hangup: bool = False    # a HangupRequest on the caller's own channel (it hung up)
+    agent_asked_hangup: bool = False     # a HangupRequest on the agent's leg (the agent hung up)
+    agent_left_at: float | None = None   # that leg's Hangup: the end of the talk
     ended_in: CallState | None = None    # the state the caller's hangup found the call in
     answer_unseen: bool = False          # answered_at was filled in by answered_unseen
     redirect_settled: bool = False       # the current offer's Redirect got an answer (or failed)
@@ -305,10 +311,13 @@ class CallTracker:
     # -- AMI -------------------------------------------------------------------------------
     def _on_user_event(self, msg: Message) -> None:
         kind = msg.get("UserEvent")
-        if kind not in (V.USEREVENT_WAIT, V.USEREVENT_FALLBACK):
+        if kind not in (V.USEREVENT_WAIT, V.USEREVENT_FALLBACK, USEREVENT_AFTER_CALL):
             return
         call = self._by_channel.get(msg.get("Channel", ""))
         if call is None:
+            return
+        if kind == USEREVENT_AFTER_CALL:
+            self._after_call(call)
             return
         if kind == V.USEREVENT_FALLBACK:
             if call.machine.can(CallEvent.FALL_BACK):
@@ -353,11 +362,17 @@ class CallTracker:
     def _on_hangup_request(self, msg: Message) -> None:
         """``HangupRequest`` is published on the channel whose own side hung up (the trunk's
         BYE, the far half of a Local pair); ``SoftHangupRequest`` (the dialplan ending, an AMI
-        Hangup) is not read. Only the caller's channel counts: its order against its own
-        ``Hangup`` is guaranteed, its order against the agent's events is not."""
-        call = self._by_channel.get(msg.get("Channel", ""))
+        Hangup) is not read. The caller's channel decides who ended the call: its order
+        against its own ``Hangup`` is guaranteed, its order against the agent's events is not.
+        On the agent's leg it only dates the end of the talk (see :meth:`_on_agent_hangup`)."""
+        channel = msg.get("Channel", "")
+        call = self._by_channel.get(channel)
         if call is not None:
             call.caller_asked_hangup = True     # read only if the Hangup finds it connected
+            return
+        call = self._by_agent_channel.get(channel)
+        if call is not None and call.agent_channel == channel:
+            call.agent_asked_hangup = True
 
     def _on_bridge(self, msg: Message) -> None:
         """The caller's channel enters or leaves a bridge while ctid still thinks it rings:
@@ -372,10 +387,31 @@ class CallTracker:
     def _on_hangup(self, msg: Message) -> None:
         call = self._by_channel.get(msg.get("Channel", ""))
         if call is None:
+            self._on_agent_hangup(msg)
             return              # an agent leg, or no call of ours: the caller's channel decides
         if call.state is CallState.CONNECTED:
             call.ended_by = "caller" if call.caller_asked_hangup else "agent"
-        self._end(call, msg.get("Cause", ""))
+        at = call.agent_left_at if call.ended_by == "agent" else None
+        self._end(call, msg.get("Cause", ""), at=at)
+
+    def _on_agent_hangup(self, msg: Message) -> None:
+        """The agent's leg is gone. It does not end the call (the caller's channel does, or
+        the caller's ``CTIAfterCall``), but when the agent hung up it is when the talk ended:
+        a caller who goes on to the survey is no longer talking to anyone."""
+        channel = msg.get("Channel", "")
+        call = self._by_agent_channel.get(channel)
+        if (call is not None and call.agent_channel == channel and call.agent_asked_hangup
+                and call.state is CallState.CONNECTED and not call.caller_asked_hangup):
+            call.agent_left_at = self._clock()
+
+    def _after_call(self, call: Call) -> None:
+        """The caller's ``Dial`` returned answered and the caller is still there: the agent
+        hung up first. The agent's part of the call ends now (after-call work, the contact,
+        COMPLETEAGENT); the caller's channel lives on (the survey) and is no longer ours."""
+        if call.state is not CallState.CONNECTED:
+            return
+        call.ended_by = "agent"
+        self._end(call, "agent-hangup", at=call.agent_left_at)
 
     def _end(self, call: Call, cause: str, at: float | None = None) -> None:
         call.ended_at = at if at is not None else self._clock()
