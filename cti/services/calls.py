@@ -67,6 +67,8 @@ class Call:
     answer_unseen: bool = False          # answered_at was filled in by answered_unseen
     redirect_settled: bool = False       # the current offer's Redirect got an answer (or failed)
     fell_back: bool = False              # handed to app_queue (cti-fallback)
+    flow: str | None = None              # the flow an agent sent the caller into (while away)
+    returning: bool = False              # ringing the agent who held for them, back from a flow
 
     @property
     def state(self) -> CallState:
@@ -229,6 +231,41 @@ class CallTracker:
         if call is not None and call.state is CallState.OFFERED:
             self._no_answer(call, detail)
 
+    # -- a caller sent into a flow by the agent (人工转自动) -----------------------------
+    def sent_to_flow(self, call_id: str, flow: str) -> Call | None:
+        """The agent on the call sends the caller into ``flow`` (the Redirect is about to
+        leave): the call is away, its agent held. None if the call is not connected."""
+        call = self._calls.get(call_id)
+        if call is None or call.state is not CallState.CONNECTED:
+            return None
+        call.flow = flow
+        self._move(call, CallEvent.SEND_TO_FLOW, call.agent_id, flow)
+        return call
+
+    def flow_refused(self, call_id: str, detail: str) -> None:
+        """The Redirect was refused (or the PBX shows the caller still bridged): the caller
+        never left the agent."""
+        call = self._calls.get(call_id)
+        if call is not None and call.state is CallState.AWAY:
+            call.flow = None
+            self._move(call, CallEvent.FLOW_REFUSED, call.agent_id, detail)
+
+    def free_agent(self, call_id: str, detail: str = "hold-expired") -> None:
+        """Let go the agent held for a caller who is away (the hold ran out); the caller
+        stays a call of ours and will queue."""
+        call = self._calls.get(call_id)
+        if call is not None:
+            self._free_agent(call, detail)
+
+    def _free_agent(self, call: Call, detail: str) -> None:
+        if call.agent_id is None or not call.machine.can(CallEvent.AGENT_FREED):
+            return
+        agent = call.agent_id
+        if call.state is CallState.AWAY:
+            self._forget_agent_leg(call)
+        call.agent_id = None
+        self._move(call, CallEvent.AGENT_FREED, agent, detail)
+
     # -- resynchronisation -----------------------------------------------------------------
     def restore(self, call: Call, state: CallState, agent_id: str | None = None,
                 agent_channel: str | None = None) -> Call:
@@ -287,6 +324,11 @@ class CallTracker:
         elif where == "bridged" and call.state in (CallState.OFFERED, CallState.RINGING):
             call.answered_at = self._clock()
             self._move(call, CallEvent.ANSWER, call.agent_id, "resync")
+        elif where == "bridged" and call.state is CallState.AWAY:
+            self.flow_refused(call_id, "resync")       # its Redirect never landed
+        elif where == "waiting" and call.state is CallState.AWAY:
+            self._free_agent(call, "resync")
+            self._move(call, CallEvent.ENQUEUE, None)
 
     def forget(self, call_id: str) -> None:
         """Drop a call that never was one (its channel does not exist on the PBX), silently:
@@ -331,11 +373,18 @@ class CallTracker:
             self._no_answer(call, "back-in-wait")
         elif call.state in (CallState.IVR, CallState.QUEUED):
             self._move(call, CallEvent.ENQUEUE, None)
+        elif call.state is CallState.AWAY:           # back from a flow, not to the agent
+            self._free_agent(call, "back-in-wait")
+            self._move(call, CallEvent.ENQUEUE, None)
 
     def _on_dial_begin(self, msg: Message) -> None:
         call = self._by_channel.get(msg.get("Channel", ""))
-        if call is None or call.state is not CallState.OFFERED:
+        if call is None or call.state not in (CallState.OFFERED, CallState.AWAY):
             return
+        if call.state is CallState.AWAY:             # back from the flow to the held agent
+            self._forget_agent_leg(call)
+            call.returning, call.flow = True, None
+            call.agent_asked_hangup, call.agent_left_at = False, None
         call.agent_channel = msg.get("DestChannel")
         call.ring_started = self._clock()
         if call.agent_channel:
@@ -344,7 +393,8 @@ class CallTracker:
 
     def _on_dial_end(self, msg: Message) -> None:
         call = self._by_channel.get(msg.get("Channel", ""))
-        if call is None or call.state not in (CallState.OFFERED, CallState.RINGING):
+        if call is None or call.state not in (CallState.OFFERED, CallState.RINGING,
+                                              CallState.AWAY):
             return
         status = msg.get("DialStatus", "")
         agent = call.agent_id
@@ -354,9 +404,12 @@ class CallTracker:
         if status == "CANCEL":          # the caller hung up while it rang: its Hangup settles it
             return
         if status == "ANSWER":
-            call.answered_at = self._clock()
+            call.answered_at = call.answered_at if call.returning else self._clock()
+            call.returning = False
             self._move(call, CallEvent.ANSWER, agent, status)
             return
+        if call.state is CallState.AWAY:
+            return                      # a DialEnd of the leg the Redirect took away
         self._no_answer(call, status)
 
     def _on_hangup_request(self, msg: Message) -> None:
@@ -425,6 +478,9 @@ class CallTracker:
 
     # -- internals -------------------------------------------------------------------------
     def _no_answer(self, call: Call, detail: str) -> None:
+        if call.returning:              # the held agent did not take the caller back
+            call.returning = False
+            self._free_agent(call, detail)
         agent = call.agent_id
         self._forget_agent_leg(call)
         call.agent_id = None
