@@ -16,6 +16,7 @@ from typing import Any
 
 from twisted.application import internet, service
 
+from cti.agentivr import plugin as agentivr_plugin
 from cti.domain.ivr import DEFAULT_MENU, IVRPlan
 from cti.domain.principal import Principal
 from cti.domain.reasons import ReasonList
@@ -70,6 +71,7 @@ class Daemon:
     tokens: TokenStore
     admin_token: str
     servers: dict[str, internet.TCPServer]
+    agent_ivr: Any = None        # cti.agentivr.plugin.AgentIVR
 
     def port(self, name: str) -> int:
         """The port a listener got (useful when configured as 0)."""
@@ -164,6 +166,11 @@ def build(config: dict[str, Any], reactor) -> Daemon:
                   timeout_ms=ivr_cfg["timeout_ms"])
     routes = agi_routes.build_routes(tracker=tracker, directory=directory, tiers=routing.tiers,
                                      ivr=ivr, clock=reactor, acd=acd, lookup=lookup)
+    agent_ivr = agentivr_plugin.wire(config, run_db=db.run, tracker=tracker, agents=agents,
+                                     hub=hub, send_action=ami.send_action,
+                                     ami_ready=lambda: ami.connected, reasons=reasons,
+                                     reactor=reactor)
+    routes.update(agent_ivr.agi_routes)
     servers = {
         "fastagi": internet.TCPServer(
             config["fastagi"]["port"],
@@ -195,14 +202,15 @@ def build(config: dict[str, Any], reactor) -> Daemon:
                                                                   frame.data)
     site = make_site(panel, authenticate_token,
                      web_config=lambda: {"push_port": servers["web"]._port.getHost().port},
-                     request_timeout=config["api"]["request_timeout"])
+                     request_timeout=config["api"]["request_timeout"],
+                     routes=agent_ivr.http_routes)
     servers["api"] = internet.TCPServer(config["api"]["port"], site,
                                         interface=config["api"]["interface"])
     for server in servers.values():
         server.setServiceParent(top)
-    top.addService(_Stopper(agents))
+    top.addService(_Stopper(agents, agent_ivr))
     return Daemon(top, config, db, outbox, ami, tracker, agents, acd, screenpop, records, resync,
-                  hub, tokens, admin_token, servers)
+                  hub, tokens, admin_token, servers, agent_ivr)
 
 
 def open_database(config: dict[str, Any], reactor) -> Database:
@@ -259,9 +267,12 @@ def _admin_token(config: dict, var: Path) -> str:
 class _Stopper(service.Service):
     """Cancels the agent service's timers on stop."""
 
-    def __init__(self, agents: AgentService):
+    def __init__(self, agents: AgentService, *others):
         self._agents = agents
+        self._others = others
 
     def stopService(self):
         self._agents.stop()
+        for other in self._others:
+            other.stop()
         return super().stopService()

@@ -58,6 +58,10 @@ DEFAULTS: dict[str, Any] = {
                               # service_level (cti.domain.routing.config)
     },
     "ivr": {"menu": {}, "default_skill": "general", "prompt": "cti/menu", "timeout_ms": 5000},
+    # the agent side of the IVR: feature codes, agent -> flow -> same agent, the survey
+    # (cti/agentivr/plugin.py says what each key does)
+    "agentivr": {"hold_seconds": 60.0, "pin_max_failures": 3, "pin_lockout_seconds": 300.0,
+                 "survey": {"enabled": False, "tiers": [], "skills": []}},
     "pbxsim": {
         "ami_port": 15038,
         "agents": 20,
@@ -174,6 +178,9 @@ def validate(config: Mapping[str, Any]) -> None:
     for host in config["fastagi"]["allowed_hosts"]:
         if not host.strip():
             raise ConfigError("'fastagi.allowed_hosts' has an empty entry")
+    from cti.agentivr.plugin import check_config as check_agentivr
+    if (problem := check_agentivr(config["agentivr"])) is not None:
+        raise ConfigError(problem)
 
 
 def data_directory(config: Mapping[str, Any]) -> Path:

@@ -9,5 +9,6 @@ from cti.storage.models import Base
 
 # Each capability's store module registers its tables on Base.metadata when imported.
 # (one import line per capability, in the order of their migrations)
+import cti.agentivr.store  # noqa: F401,E402  (agents.pin_hash, contacts.survey_score: core tables)
 
 metadata = Base.metadata

@@ -29,6 +29,7 @@ from pathlib import Path
 from typing import Any, Sequence
 
 from cti.cli import staffing
+from cti.agentivr import cli as agentivr_cli
 
 DEFAULT_URL = "http://127.0.0.1:8765"
 DEFAULT_TOKEN_FILE = "var/ctid-api-token"
@@ -170,6 +171,7 @@ def build_parser() -> argparse.ArgumentParser:
             p.add_argument("--reason", default=None,
                            help="a not-ready reason code configured in ctid "
                                 "(default: the first of its list)")
+    agentivr_cli.register(agent_sub)        # ctictl agent pin <agent>
     staffing.add_parser(sub)
     return parser
 
@@ -198,6 +200,8 @@ def _run(argv: Sequence[str] | None) -> int:
         print(f"ctictl: {exc}", file=sys.stderr)
         return 2
     try:
+        if getattr(args, "run", None) is not None:      # a capability's own command
+            return args.run(args, client)
         if args.command == "agent":
             body = {"reason": args.reason} if args.action == "pause" and args.reason else {}
             agent = urllib.parse.quote(args.agent_id, safe="")    # one path segment, always
