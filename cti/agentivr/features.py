@@ -64,6 +64,7 @@ class FeatureCodes:
     async def _login(self, session, keyed: str) -> tuple[str, str]:
         number = keyed if AGENT_NUMBER.match(keyed or "") else await session.get_data(
             "cti/agent-enter-number", DIGIT_TIMEOUT_MS, 20)
+        wrong = False
         for _ in range(PIN_TRIES):
             try:
                 self._throttle.check(number)
@@ -72,11 +73,13 @@ class FeatureCodes:
                             number[:20], exc.wait)
                 return "locked", "cti/agent-pin-locked"
             pin = await session.get_data("cti/agent-enter-pin", DIGIT_TIMEOUT_MS, 12)
+            if not pin:                          # nothing keyed: no guess, nothing counted
+                return ("pin-wrong" if wrong else "no-pin"), "cti/agent-pin-wrong"
             agent = self._agents.find(number)
-            if agent is not None and pin and await self._check_pin(number, pin):
+            if agent is not None and await self._check_pin(number, pin):
                 self._throttle.succeeded(number)
                 break
-            locked = self._throttle.failed(number)
+            wrong, locked = True, self._throttle.failed(number)
             log.warning("feature code: wrong agent number or PIN for %s from %s%s",
                         number[:20], device_of(session.channel),
                         " (phone log-in now locked)" if locked else "")
