@@ -169,7 +169,7 @@ def build(config: dict[str, Any], reactor) -> Daemon:
     agent_ivr = agentivr_plugin.wire(config, run_db=db.run, tracker=tracker, agents=agents,
                                      hub=hub, send_action=ami.send_action,
                                      ami_ready=lambda: ami.connected, reasons=reasons,
-                                     reactor=reactor)
+                                     reactor=reactor, run_pin_check=run_for_sign_in)
     routes.update(agent_ivr.agi_routes)
     servers = {
         "fastagi": internet.TCPServer(

@@ -64,13 +64,18 @@ class AgentIVR:
 
 def wire(config: Mapping[str, Any], *, run_db: Callable[..., Any], tracker, agents, hub,
          send_action: Callable[..., Any], ami_ready: Callable[[], bool], reasons: ReasonList,
-         reactor, run_flow: Callable[..., Any] | None = None,
+         reactor, run_pin_check: Callable[..., Any] | None = None,
+         run_flow: Callable[..., Any] | None = None,
          flows: Callable[[], Iterable[str]] | None = None) -> AgentIVR:
+    """``run_db(work, *args)``: a unit of work on the storage pool; ``run_pin_check``: the
+    same on the sign-in's own pool (a PIN check is a scrypt, kept off the call path's
+    threads as sign-in's are, ADR 0007); without it, ``run_db``."""
     cfg = config["agentivr"]
     throttle = PinThrottle(reactor.seconds, max_failures=cfg["pin_max_failures"],
                            lockout=cfg["pin_lockout_seconds"])
+    check = run_pin_check or run_db
     codes = FeatureCodes(agents, reasons, throttle,
-                         lambda number, pin: run_db(store.check_pin, number, pin))
+                         lambda number, pin: check(store.check_pin, number, pin))
     s = cfg["survey"]
     policy = SurveyPolicy(bool(s["enabled"]), frozenset(s["tiers"]), frozenset(s["skills"]))
     survey = Survey(tracker, policy, reactor,
