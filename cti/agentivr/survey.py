@@ -73,6 +73,9 @@ class Survey:
     # -- the route ---------------------------------------------------------------------------
     async def __call__(self, session) -> None:
         call_id = session.args[0] if session.args else ""
+        if not self.policy.enabled:               # the common case: no survey, no waiting
+            await session.set_variable(SCORE, "skipped")
+            return
         ended = await self._ended_call(call_id, session.uniqueid)
         if ended is None or not self.policy.wants(ended.tier, ended.skill):
             await session.set_variable(SCORE, "skipped")

@@ -2,6 +2,7 @@
 
     ctictl status | agents | calls | queue [--json]
     ctictl agent pause <id> [--reason R] | unpause <id> | logout <id> | login <id>   [--json]
+    ctictl agent pin <id> [--pin-file FILE]     (asked twice, never echoed)
     ctictl staffing --calls-per-hour N --aht S ...      (a calculator; needs no daemon)
 
 Where ctid is: ``--url`` or ``CTID_URL`` (default http://127.0.0.1:8765); the token: ``--token``,

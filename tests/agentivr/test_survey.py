@@ -108,3 +108,12 @@ async def test_a_contact_not_written_yet_is_tried_again():
     assert saves.calls == [(call.call_id, 4)] * 3
     clock.advance(5.0)
     assert len(saves.calls) == 3                      # stored: no more tries
+
+
+@pytest_twisted.ensureDeferred
+async def test_with_the_survey_off_the_route_answers_at_once():
+    tracker, call, _ = connected_call()             # the tracker has not seen the end yet
+    survey = Survey(tracker, SurveyPolicy(False), Clock(), Saves())
+    s = FakeSession(call.call_id, uniqueid=call.uniqueid, keys=["5"])
+    d = defer.ensureDeferred(survey(s))
+    assert d.called and s.variables[SCORE] == "skipped"
