@@ -159,3 +159,17 @@ def test_a_resync_that_finds_the_caller_still_bridged_takes_the_flow_back(world)
     tracker.sent_to_flow(call.call_id, "survey")
     tracker.settle(call.call_id, "bridged")
     assert call.state is CallState.CONNECTED
+
+
+def test_a_caller_requeued_after_the_hold_gets_a_connect_for_the_next_agent(world):
+    clock, tracker, agents, router, call, qlog, contacts = world
+    away(tracker, clock, call)
+    tracker.free_agent(call.call_id)
+    tracker.handle(ev("UserEvent", call.channel, UserEvent="CTIWait"))
+    agents.login("1002")                                 # the router offers them the caller
+    assert call.state is CallState.OFFERED and call.agent_id == "1002"
+    tracker.handle(ev("DialBegin", call.channel, DestChannel="PJSIP/6002-00000005"))
+    tracker.handle(ev("DialEnd", call.channel, DestChannel="PJSIP/6002-00000005",
+                      DialStatus="ANSWER"))
+    connects = [agent for event, agent in qlog.lines if event == "CONNECT"]
+    assert connects == ["1001", "1002"]
