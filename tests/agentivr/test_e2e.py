@@ -7,15 +7,18 @@ contact) and none when the caller hangs up first.
 from __future__ import annotations
 
 import json
+import urllib.error
+import urllib.request
 from dataclasses import dataclass
 
 import pytest
 import pytest_twisted
 from autobahn.twisted.websocket import WebSocketClientFactory, WebSocketClientProtocol
 from sqlalchemy import create_engine, text
-from twisted.internet import defer, reactor
+from twisted.internet import defer, reactor, threads
 
 from cti.agentivr import store
+from cti.cli.main import main as ctictl
 from cti.domain.agent_state import AgentState
 from cti.domain.call_state import CallState
 from cti.domain.principal import Principal
@@ -41,7 +44,7 @@ def database(request, tmp_path):
     return cluster.url_for(name)
 
 
-def make_world(tmp_path, database, **config) -> World:
+def make_world(tmp_path, database, *, pin: bool = True, **config) -> World:
     world = World(tmp_path, database, agents=3, no_answer_seats=())
     for key, value in config.items():
         section, name = key.split(".", 1)
@@ -50,10 +53,30 @@ def make_world(tmp_path, database, **config) -> World:
         for part in path:
             target = target[part]
         target[last] = value
-    db = Database(database, reactor)
-    db.run_blocking(store.set_pin, AGENT, PIN)
-    db.engine.dispose()
+    if pin:
+        db = Database(database, reactor)
+        db.run_blocking(store.set_pin, AGENT, PIN)
+        db.engine.dispose()
     return world
+
+
+def api_url(daemon) -> str:
+    return f"http://127.0.0.1:{daemon.config['api']['port']}"
+
+
+def post(daemon, path: str, body: dict, token: str):
+    """A request to ctid's API from another thread, as a desktop or ctictl would send it."""
+    def send():
+        request = urllib.request.Request(api_url(daemon) + path, method="POST",
+                                         data=json.dumps(body).encode(),
+                                         headers={"Authorization": f"Bearer {token}",
+                                                  "Content-Type": "application/json"})
+        try:
+            with urllib.request.urlopen(request, timeout=10) as answer:
+                return answer.status, json.loads(answer.read())
+        except urllib.error.HTTPError as refused:
+            return refused.code, json.loads(refused.read())
+    return threads.deferToThread(send)
 
 
 async def until(predicate, seconds: float = 10.0, what: str = "condition"):
@@ -75,11 +98,18 @@ def contact_row(daemon, call_id: str):
 # -- feature codes -------------------------------------------------------------------------------
 @pytest_twisted.ensureDeferred
 async def test_feature_codes_log_in_with_a_pin_then_pause_with_a_reason_number(tmp_path, database):
-    world = make_world(tmp_path, database)
+    world = make_world(tmp_path, database, pin=False)
     try:
         daemon = await world.start_ctid()
         agent = daemon.agents.get(AGENT)
         assert agent.state is AgentState.LOGGED_OUT
+        # the PIN set with ctictl, through ctid's API (hashed there, never echoed)
+        pin_file = tmp_path / "pin"
+        pin_file.write_text(PIN + "\n")
+        code = await threads.deferToThread(ctictl, [
+            "--url", api_url(daemon), "--token", daemon.admin_token,
+            "agent", "pin", AGENT, "--pin-file", str(pin_file)])
+        assert code == 0
         # a wrong PIN: nothing changes, the phone is told so
         wrong = place_call(world.pbx, SEAT, "cti-agent-features", f"*71{AGENT}", trunk=SEAT,
                            dtmf="1357#" + "#")           # a wrong PIN, then nothing
@@ -168,10 +198,18 @@ async def test_agent_sends_the_caller_into_a_flow_and_gets_them_back_before_a_wa
         assert call is not None and call.state is CallState.CONNECTED
         answered_at = call.answered_at
         redirects_before = sum(1 for _, name, _ in world.actions if name == "Redirect")
-        result = await defer.maybeDeferred(
-            daemon.agent_ivr.flows.request, Principal(f"agent{AGENT}", "agent", agent_id=AGENT),
-            call.call_id, {"flow": "verify-pin"})
+        token = daemon.tokens.issue(Principal(f"agent{AGENT}", "agent", agent_id=AGENT))
+        other = daemon.tokens.issue(Principal("agent1003", "agent", agent_id="1003"))
+        status, refused = await post(daemon, f"/api/calls/{call.call_id}/ivr",
+                                     {"flow": "verify-pin"}, other)
+        assert status == 403 and refused["error"]["code"] == "forbidden"
+        status, result = await post(daemon, f"/api/calls/{call.call_id}/ivr",
+                                    {"flow": "verify-pin"}, token)
+        assert status == 200, result
         assert result["state"] == "away" and result["agent_id"] == AGENT
+        status, again = await post(daemon, f"/api/calls/{call.call_id}/ivr",
+                                   {"flow": "verify-pin"}, token)
+        assert status == 409                                 # never a second Redirect
         await until(lambda: call.state is not CallState.CONNECTED, what="the caller away")
         # a second caller arrives while the first is in the flow: the held agent is not theirs
         second = place_call(world.pbx, "13900000002", "cti-inbound", "10010", dtmf="1")
