@@ -88,9 +88,10 @@ LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
 POSITIVE = ("ami.action_timeout", "ami.ping_interval", "ami.ping_timeout",
             "fastagi.header_timeout", "acd.unqueued_check_seconds", "acd.channel_check_timeout",
             "ivr.timeout_ms", "pbxsim.talk_seconds", "api.session_hours",
-            "api.login_lockout_seconds", "api.request_timeout")
+            "api.login_lockout_seconds", "api.request_timeout", "agentivr.hold_seconds",
+            "agentivr.pin_lockout_seconds")
 NOT_NEGATIVE = ("acd.wrap_up_seconds", "pbxsim.agents", "pbxsim.calls_per_hour")
-AT_LEAST_ONE = ("database.threads", "api.login_max_failures")
+AT_LEAST_ONE = ("database.threads", "api.login_max_failures", "agentivr.pin_max_failures")
 
 
 class ConfigError(Exception):
@@ -178,9 +179,9 @@ def validate(config: Mapping[str, Any]) -> None:
     for host in config["fastagi"]["allowed_hosts"]:
         if not host.strip():
             raise ConfigError("'fastagi.allowed_hosts' has an empty entry")
-    from cti.agentivr.plugin import check_config as check_agentivr
-    if (problem := check_agentivr(config["agentivr"])) is not None:
-        raise ConfigError(problem)
+    for key in ("tiers", "skills"):
+        if any(not name.strip() for name in config["agentivr"]["survey"][key]):
+            raise ConfigError(f"'agentivr.survey.{key}' has an empty entry")
 
 
 def data_directory(config: Mapping[str, Any]) -> Path:

@@ -25,7 +25,7 @@ from __future__ import annotations
 
 import logging
 import re
-from typing import Any, Callable, Iterable
+from typing import Any, Callable, Iterable, Protocol
 
 from twisted.internet import defer
 
@@ -35,7 +35,7 @@ from cti.domain.principal import Principal
 from cti.domain.reasons import bilingual
 from cti.net.ami_errors import AMIConnectionLost, AMINotConnected, AMITimeout
 from cti.services.agents import AgentService
-from cti.services.calls import CallChange, CallTracker
+from cti.services.calls import Call, CallChange, CallTracker
 from cti.services.control import ControlError
 
 from .model import Hold
@@ -49,11 +49,25 @@ NEXT = "CTI_FLOW_NEXT"           # where the dialplan takes the caller: agent | 
 FLOW_NAME = re.compile(r"^[a-z0-9][a-z0-9_-]{0,39}$")
 
 
+class FlowOutcome(Protocol):
+    """What a flow run gives back (the IVR capability's ``FlowResult`` is one)."""
+
+    outcome: str                    # "agent" | "hangup" | "done"
+    results: dict[str, str]
+
+
+class RunFlow(Protocol):
+    """Runs a named flow on a caller's FastAGI session (the IVR capability's flow runner,
+    passed in by the composition root)."""
+
+    def __call__(self, session: Any, flow_name: str, call: Call) -> "defer.Deferred[FlowOutcome]": ...
+
+
 class SendToFlow:
     def __init__(self, *, tracker: CallTracker, agents: AgentService,
                  send_action: Callable[..., defer.Deferred], ami_ready: Callable[[], bool],
                  push: Callable[..., int], clock, hold_seconds: float,
-                 run_flow: Callable[..., Any] | None = None,
+                 run_flow: RunFlow | None = None,
                  flows: Callable[[], Iterable[str]] | None = None):
         self._tracker = tracker
         self._agents = agents

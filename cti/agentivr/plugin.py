@@ -7,7 +7,7 @@ capability is passed in as ``run_flow(session, flow_name, call) -> Deferred[resu
 result has ``outcome`` and ``results``), and ``flows()`` lists the flow names it knows;
 without a runner, sending a caller into a flow is refused.
 
-Settings (``cti/config.py`` holds the defaults)::
+Settings (``cti/config.py`` holds the defaults and checks them)::
 
     agentivr:
       hold_seconds: 60          # how long an agent is held for a caller they sent into a flow
@@ -27,27 +27,6 @@ from .features import FeatureCodes
 from .flows import SendToFlow
 from .model import PinThrottle, SurveyPolicy
 from .survey import Survey
-
-DEFAULTS: dict[str, Any] = {
-    "hold_seconds": 60.0,
-    "pin_max_failures": 3,
-    "pin_lockout_seconds": 300.0,
-    "survey": {"enabled": False, "tiers": [], "skills": []},
-}
-
-
-def check_config(section: Mapping[str, Any]) -> str | None:
-    """What is wrong with ``config["agentivr"]`` (one line naming the key), or None."""
-    for key in ("hold_seconds", "pin_lockout_seconds"):
-        if not section[key] > 0:
-            return f"'agentivr.{key}' must be more than 0, got {section[key]}"
-    if section["pin_max_failures"] < 1:
-        return f"'agentivr.pin_max_failures' must be 1 or more, got {section['pin_max_failures']}"
-    for key in ("tiers", "skills"):
-        if any(not name.strip() for name in section["survey"][key]):
-            return f"'agentivr.survey.{key}' has an empty entry"
-    return None
-
 
 @dataclass
 class AgentIVR:
