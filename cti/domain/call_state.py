@@ -60,13 +60,13 @@ TRANSITIONS: dict[tuple[CallState, CallEvent], CallState] = {
     (C.FALLBACK, Ev.HANGUP): C.ENDED,
     (C.CONNECTED, Ev.SEND_TO_FLOW): C.AWAY,
     (C.AWAY, Ev.FLOW_REFUSED): C.CONNECTED,
-    (C.AWAY, Ev.RING): C.RINGING,          # back in cti-connect, ringing the held agent
+    (C.AWAY, Ev.RING): C.AWAY,             # back in cti-connect, ringing the held agent
+    (C.AWAY, Ev.NO_ANSWER): C.QUEUED,      # who did not take them back: the caller queues
     (C.AWAY, Ev.ANSWER): C.CONNECTED,      # the answer event can overtake the ring
     (C.AWAY, Ev.AGENT_FREED): C.AWAY,
     (C.AWAY, Ev.ENQUEUE): C.QUEUED,        # the hold ran out: the caller waits in line
     (C.AWAY, Ev.HANGUP): C.ENDED,          # hung up in the flow: an answered call ended
     (C.AWAY, Ev.FALL_BACK): C.FALLBACK,
-    (C.RINGING, Ev.AGENT_FREED): C.RINGING,  # the held agent did not answer the return
 }
 
 WAITING = frozenset({C.QUEUED, C.OFFERED, C.RINGING})

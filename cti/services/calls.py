@@ -408,7 +408,7 @@ class CallTracker:
             call.returning = False
             self._move(call, CallEvent.ANSWER, agent, status)
             return
-        if call.state is CallState.AWAY:
+        if call.state is CallState.AWAY and not call.returning:
             return                      # a DialEnd of the leg the Redirect took away
         self._no_answer(call, status)
 

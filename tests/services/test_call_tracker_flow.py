@@ -76,7 +76,7 @@ def test_back_to_the_same_agent_is_one_call(world):
     assert agents.get("1001").state is AgentState.BUSY          # held for the caller
     assert router.call_status(call.call_id).value == "connected"
     tracker.handle(ev("DialBegin", call.channel, DestChannel=LEG2))
-    assert call.state is CallState.RINGING and call.agent_channel == LEG2
+    assert call.state is CallState.AWAY and call.agent_channel == LEG2 and call.returning
     tracker.handle(ev("DialEnd", call.channel, DestChannel=LEG2, DialStatus="ANSWER"))
     assert call.state is CallState.CONNECTED and call.answered_at == answered
     assert agents.get("1001").state is AgentState.BUSY
@@ -173,3 +173,20 @@ def test_a_caller_requeued_after_the_hold_gets_a_connect_for_the_next_agent(worl
                       DialStatus="ANSWER"))
     connects = [agent for event, agent in qlog.lines if event == "CONNECT"]
     assert connects == ["1001", "1002"]
+
+
+def test_a_caller_who_hangs_up_while_the_held_agent_rings_again_ended_an_answered_call(world):
+    clock, tracker, agents, router, call, qlog, contacts = world
+    away(tracker, clock, call)
+    tracker.handle(ev("DialBegin", call.channel, DestChannel=LEG2))
+    tracker.handle(ev("HangupRequest", call.channel))
+    tracker.handle(ev("DialEnd", call.channel, DestChannel=LEG2, DialStatus="CANCEL"))
+    tracker.handle(ev("Hangup", call.channel))
+    assert call.state is CallState.ENDED
+    assert [e for e, _ in qlog.lines] == ["ENTERQUEUE", "CONNECT", "COMPLETECALLER"]
+    assert contacts[-1].disposition == "answered" and not contacts[-1].abandoned
+    assert agents.get("1001").state is AgentState.AFTER_CALL_WORK
+    with pytest.raises(Exception):
+        router.call_status(call.call_id)                          # the router let it go
+    agents.unpause("1001")                                        # wrap-up done: free again
+    assert router.agent_state("1001").value == "ready"
