@@ -32,6 +32,8 @@ log = logging.getLogger(__name__)
 # UserEvent the dialplan sends on the caller's channel when Dial returned answered with the
 # caller still there (option g): the agent hung up first and the caller goes on (the survey).
 USEREVENT_AFTER_CALL = "CTIAfterCall"
+# Where that caller goes: a channel found there (a resync) is past the agent's part.
+CTX_AFTER_CALL = "cti-survey"
 
 
 @dataclass
@@ -311,7 +313,8 @@ class CallTracker:
         """Reconcile a call with what the PBX shows after events may have been missed.
 
         ``where``: ``gone`` (no channel any more), ``waiting`` (in cti-wait), ``bridged``
-        (talking to the agent it was offered to)."""
+        (talking to the agent it was offered to), ``after-call`` (past the agent, in the
+        survey)."""
         call = self._calls.get(call_id)
         if call is None:
             return
@@ -324,6 +327,8 @@ class CallTracker:
         elif where == "bridged" and call.state in (CallState.OFFERED, CallState.RINGING):
             call.answered_at = self._clock()
             self._move(call, CallEvent.ANSWER, call.agent_id, "resync")
+        elif where == "after-call":
+            self._after_call(call)                     # its CTIAfterCall was lost with the link
         elif where == "bridged" and call.state is CallState.AWAY:
             self.flow_refused(call_id, "resync")       # its Redirect never landed
         elif where == "waiting" and call.state is CallState.AWAY:

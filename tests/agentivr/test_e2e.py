@@ -194,8 +194,9 @@ async def test_agent_sends_the_caller_into_a_flow_and_gets_them_back_before_a_wa
         first = place_call(world.pbx, "13900000001", "cti-inbound", "10010", dtmf="1" + "1234#")
         world.calls.append(first)
         await until(lambda: first.connected_at is not None, what="the first caller answered")
+        await until(lambda: getattr(daemon.tracker.by_channel(first.name), "state", None)
+                    is CallState.CONNECTED, what="ctid sees the answer")   # AMI comes later
         call = daemon.tracker.by_channel(first.name)
-        assert call is not None and call.state is CallState.CONNECTED
         answered_at = call.answered_at
         redirects_before = sum(1 for _, name, _ in world.actions if name == "Redirect")
         token = daemon.tokens.issue(Principal(f"agent{AGENT}", "agent", agent_id=AGENT))
@@ -260,7 +261,7 @@ async def test_the_survey_after_the_agent_hangs_up_and_none_when_the_caller_does
         rated = place_call(world.pbx, "13900000011", "cti-inbound", "10010", dtmf="14")
         world.calls.append(rated)
         await until(lambda: rated.connected_at is not None, what="answered")
-        call_id = daemon.tracker.by_channel(rated.name).call_id
+        call_id = f"cti-{rated.uniqueid}"
         await until(lambda: daemon.agents.get(AGENT).state is AgentState.AFTER_CALL_WORK,
                     what="after-call work as the agent leaves")
         assert not rated.channel.hung_up                    # the caller is in the survey

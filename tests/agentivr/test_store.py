@@ -10,7 +10,7 @@ from cti.storage.models import Agent
 from cti.storage.records import ContactRecord
 from cti.storage.repositories.agents import add_agent
 from cti.storage.repositories.history import save_contacts
-from tests.storage.conftest import db_url, engine, pg_test_url, sqlite_template  # noqa: F401
+
 
 
 def test_a_pin_is_stored_hashed_and_checked(engine):  # noqa: F811
