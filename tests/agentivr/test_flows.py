@@ -202,3 +202,14 @@ def test_summaries_in_both_languages():
     assert summary("verify-pin", "done", {"pin": "failed"}) == "密码验证未通过 · PIN not verified"
     assert "balance=12" in summary("x", "done", {"balance": "12"})
     assert "hung up" in summary("x", "hangup", {})
+
+
+def test_a_held_agent_cannot_log_out_until_the_hold_ends(flows):
+    from cti.services.agents import AgentError
+    service, tracker, agents, ami, pushed, clock, call = flows
+    request(service, AGENT, {"flow": "verify-pin"})
+    with pytest.raises(AgentError):
+        agents.logout("1001")
+    clock.advance(30)                                         # the hold runs out
+    agents.logout("1001")
+    assert agents.get("1001").state.value == "logged-out"
