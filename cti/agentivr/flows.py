@@ -29,6 +29,7 @@ from typing import Any, Callable, Iterable, Protocol
 
 from twisted.internet import defer
 
+from cti.agi_errors import AGICommandFailed
 from cti.domain import channel_vars as V
 from cti.domain.call_state import CallEvent, CallState
 from cti.domain.principal import Principal
@@ -238,7 +239,6 @@ class SendToFlow:
 
     @staticmethod
     async def _play(session, prompt: str) -> None:
-        from cti.agi_errors import AGICommandFailed
         try:
             await session.stream_file(prompt)
         except AGICommandFailed:

@@ -6,6 +6,8 @@ a PIN belongs to the agent row, a score to the contact it rates. Units of work f
 """
 from __future__ import annotations
 
+import functools
+
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
@@ -45,10 +47,7 @@ def survey_score_of(session: Session, call_id: str) -> int | None:
     return session.scalar(select(Contact.survey_score).where(Contact.call_id == call_id))
 
 
-_DUMMY: list[str] = []
-
-
+@functools.cache
 def _dummy() -> str:
-    if not _DUMMY:
-        _DUMMY.append(hash_password("not-a-pin-0000"))
-    return _DUMMY[0]
+    """A hash no PIN matches, made once: checked in place of a missing one."""
+    return hash_password("not-a-pin-0000")

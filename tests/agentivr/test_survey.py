@@ -6,7 +6,7 @@ from twisted.internet.task import Clock
 
 from cti.agentivr.model import SurveyPolicy
 from cti.agentivr.survey import SCORE, Survey
-from cti.services.calls import USEREVENT_AFTER_CALL, CallTracker
+from cti.services.calls import USEREVENT_AFTER_CALL
 from tests.agentivr.fakes import FakeSession
 from tests.services.test_call_tracker_order import CALLER, connected_call, ev
 
