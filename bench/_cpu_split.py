@@ -34,7 +34,7 @@ COMPONENTS: tuple[tuple[str, tuple[str, ...]], ...] = (
     ("ACD", ("cti/services/acd", "cti/domain/routing", "cti/services/agents",
              "cti/domain/agent_state", "cti/domain/state_machine")),
     ("AGI", ("cti/net/fastagi", "cti/protocol/agi", "cti/services/agi_routes", "cti/agi_errors",
-             "cti/domain/ivr", "cti/services/directory")),
+             "cti/ivr", "cti/agentivr", "cti/customers/service")),
     ("storage", ("cti/storage", "cti/services/records", "cti/services/journal",
                  "/sqlalchemy/", "sqlite3", "psycopg2")),
     ("other ctid", ("/cti/",)),

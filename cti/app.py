@@ -16,6 +16,7 @@ from typing import Any
 
 from twisted.application import internet, service
 
+from cti.agentivr import plugin as agentivr_plugin
 from cti.domain.principal import Principal
 from cti.ivr import plugin as ivr_plugin
 from cti.domain.reasons import ReasonList
@@ -72,6 +73,7 @@ class Daemon:
     servers: dict[str, internet.TCPServer]
     customers: Any = None            # cti.customers.plugin.Customers: the IVR's port and more
     ivr: Any = None                    # the IVR capability (cti.ivr.plugin.IVR)
+    agent_ivr: Any = None        # cti.agentivr.plugin.AgentIVR
 
     def port(self, name: str) -> int:
         """The port a listener got (useful when configured as 0)."""
@@ -165,6 +167,12 @@ def build(config: dict[str, Any], reactor) -> Daemon:
     screenpop.ivr_steps = ivr.runner.steps_of
     routes = agi_routes.build_routes(ivr.agi_routes, tracker=tracker, clock=reactor, acd=acd,
                                      lookup=lookup)
+    agent_ivr = agentivr_plugin.wire(config, run_db=db.run, tracker=tracker, agents=agents,
+                                     hub=hub, send_action=ami.send_action,
+                                     ami_ready=lambda: ami.connected, reasons=reasons,
+                                     reactor=reactor, run_pin_check=run_for_sign_in,
+                                     run_flow=ivr.run_flow, flows=ivr.flow_names)
+    routes.update(agent_ivr.agi_routes)
     servers = {
         "fastagi": internet.TCPServer(
             config["fastagi"]["port"],
@@ -196,14 +204,16 @@ def build(config: dict[str, Any], reactor) -> Daemon:
                                                                   frame.data)
     site = make_site(panel, authenticate_token,
                      web_config=lambda: {"push_port": servers["web"]._port.getHost().port},
-                     request_timeout=config["api"]["request_timeout"], routes=ivr.http_routes)
+                     request_timeout=config["api"]["request_timeout"],
+                     routes=ivr.http_routes + agent_ivr.http_routes)
     servers["api"] = internet.TCPServer(config["api"]["port"], site,
                                         interface=config["api"]["interface"])
     for server in servers.values():
         server.setServiceParent(top)
-    top.addService(_Stopper(agents))
+    top.addService(_Stopper(agents, agent_ivr))
     return Daemon(top, config, db, outbox, ami, tracker, agents, acd, screenpop, records, resync,
-                  hub, tokens, admin_token, servers, customers=customers, ivr=ivr)
+                  hub, tokens, admin_token, servers, customers=customers, ivr=ivr,
+                  agent_ivr=agent_ivr)
 
 
 def open_database(config: dict[str, Any], reactor) -> Database:
@@ -260,9 +270,12 @@ def _admin_token(config: dict, var: Path) -> str:
 class _Stopper(service.Service):
     """Cancels the agent service's timers on stop."""
 
-    def __init__(self, agents: AgentService):
+    def __init__(self, agents: AgentService, *others):
         self._agents = agents
+        self._others = others
 
     def stopService(self):
         self._agents.stop()
+        for other in self._others:
+            other.stop()
         return super().stopService()

@@ -70,6 +70,10 @@ DEFAULTS: dict[str, Any] = {
             "agent_key": "0", "agent_skill": "", "tier_skills": {},
             "voice_messages_dir": "/var/spool/asterisk/ctid-messages", "voice_format": "wav",
             "timezone": "Asia/Shanghai"},
+    # the agent side of the IVR: feature codes, agent -> flow -> same agent, the survey
+    # (cti/agentivr/plugin.py says what each key does)
+    "agentivr": {"hold_seconds": 60.0, "pin_max_failures": 3, "pin_lockout_seconds": 300.0,
+                 "survey": {"enabled": False, "tiers": [], "skills": []}},
     "pbxsim": {
         "ami_port": 15038,
         "agents": 20,
@@ -99,9 +103,10 @@ LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
 POSITIVE = ("ami.action_timeout", "ami.ping_interval", "ami.ping_timeout",
             "fastagi.header_timeout", "acd.unqueued_check_seconds", "acd.channel_check_timeout",
             "ivr.timeout_ms", "pbxsim.talk_seconds", "api.session_hours",
-            "api.login_lockout_seconds", "api.request_timeout", "customers.poll_seconds")
+            "api.login_lockout_seconds", "api.request_timeout", "customers.poll_seconds",
+            "agentivr.hold_seconds", "agentivr.pin_lockout_seconds")
 NOT_NEGATIVE = ("acd.wrap_up_seconds", "pbxsim.agents", "pbxsim.calls_per_hour")
-AT_LEAST_ONE = ("database.threads", "api.login_max_failures")
+AT_LEAST_ONE = ("database.threads", "api.login_max_failures", "agentivr.pin_max_failures")
 
 
 class ConfigError(Exception):
@@ -190,6 +195,9 @@ def validate(config: Mapping[str, Any]) -> None:
     for host in config["fastagi"]["allowed_hosts"]:
         if not host.strip():
             raise ConfigError("'fastagi.allowed_hosts' has an empty entry")
+    for key in ("tiers", "skills"):
+        if any(not name.strip() for name in config["agentivr"]["survey"][key]):
+            raise ConfigError(f"'agentivr.survey.{key}' has an empty entry")
 
 
 def _validate_ivr(ivr: Mapping[str, Any]) -> None:

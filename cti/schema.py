@@ -11,5 +11,6 @@ from cti.storage.models import Base
 # (one import line per capability, in the order of their migrations)
 import cti.customers.store  # noqa: E402,F401  (0004) customers, lines, history, import ledger
 import cti.ivr.store  # noqa: E402,F401  (0005) journeys, voice messages
+import cti.agentivr.store  # noqa: F401,E402  (agents.pin_hash, contacts.survey_score: core tables)
 
 metadata = Base.metadata

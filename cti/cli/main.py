@@ -2,6 +2,7 @@
 
     ctictl status | agents | calls | queue [--json]
     ctictl agent pause <id> [--reason R] | unpause <id> | logout <id> | login <id>   [--json]
+    ctictl agent pin <id> [--pin-file FILE]     (asked twice, never echoed)
     ctictl staffing --calls-per-hour N --aht S ...      (a calculator; needs no daemon)
     ctictl import FILE... [--skip TYPE SEQ]              (customer batches; needs no daemon)
 
@@ -32,6 +33,7 @@ from typing import Any, Sequence
 from cti.cli import staffing
 from cti.customers import cli as customers_cli
 from cti.ivr import cli as ivr_cli
+from cti.agentivr import cli as agentivr_cli
 
 DEFAULT_URL = "http://127.0.0.1:8765"
 DEFAULT_TOKEN_FILE = "var/ctid-api-token"
@@ -173,6 +175,7 @@ def build_parser() -> argparse.ArgumentParser:
             p.add_argument("--reason", default=None,
                            help="a not-ready reason code configured in ctid "
                                 "(default: the first of its list)")
+    agentivr_cli.register(agent_sub)        # ctictl agent pin <agent>
     staffing.add_parser(sub)
     customers_cli.register(sub)
     ivr_cli.register(sub)

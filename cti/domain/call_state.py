@@ -21,6 +21,7 @@ class CallState(Enum):
     ENDED = "ended"
     ABANDONED = "abandoned"
     FALLBACK = "fallback"    # handed to app_queue because ctid could not serve it
+    AWAY = "away"            # sent by the agent into a flow; the agent is held for them
 
 
 class CallEvent(Enum):
@@ -31,6 +32,9 @@ class CallEvent(Enum):
     NO_ANSWER = "no-answer"  # DialEnd other than ANSWER, or a failed Redirect
     HANGUP = "hangup"        # the caller's channel hung up
     FALL_BACK = "fall-back"
+    SEND_TO_FLOW = "send-to-flow"    # the agent sent the caller into a flow (Redirect sent)
+    FLOW_REFUSED = "flow-refused"    # that Redirect was refused: the caller is still talking
+    AGENT_FREED = "agent-freed"      # the hold ran out: the agent is let go, the caller stays
 
 
 C, Ev = CallState, CallEvent
@@ -54,6 +58,15 @@ TRANSITIONS: dict[tuple[CallState, CallEvent], CallState] = {
     (C.RINGING, Ev.HANGUP): C.ABANDONED,
     (C.CONNECTED, Ev.HANGUP): C.ENDED,
     (C.FALLBACK, Ev.HANGUP): C.ENDED,
+    (C.CONNECTED, Ev.SEND_TO_FLOW): C.AWAY,
+    (C.AWAY, Ev.FLOW_REFUSED): C.CONNECTED,
+    (C.AWAY, Ev.RING): C.AWAY,             # back in cti-connect, ringing the held agent
+    (C.AWAY, Ev.NO_ANSWER): C.QUEUED,      # who did not take them back: the caller queues
+    (C.AWAY, Ev.ANSWER): C.CONNECTED,      # the answer event can overtake the ring
+    (C.AWAY, Ev.AGENT_FREED): C.AWAY,
+    (C.AWAY, Ev.ENQUEUE): C.QUEUED,        # the hold ran out: the caller waits in line
+    (C.AWAY, Ev.HANGUP): C.ENDED,          # hung up in the flow: an answered call ended
+    (C.AWAY, Ev.FALL_BACK): C.FALLBACK,
 }
 
 WAITING = frozenset({C.QUEUED, C.OFFERED, C.RINGING})

@@ -127,27 +127,48 @@ async def bill_inquiry(journey, node) -> str:
     return "done"
 
 
-async def suspend_line(journey, node) -> str:
+async def _pin_checked(journey, tries: int) -> str:
+    """Ask for the line's PIN up to ``tries`` times: "verified", "failed" (wrong every time)
+    or "error" (the database could not say). ``results["pin"]`` says which; the PIN itself is
+    never logged or kept."""
     caller, port = journey.caller, journey.runner.customers
-    if not caller.known:
-        await journey.play("cti/emergency/no-account")
-        return "no-account"
-    for attempt in range(node.get("tries", 3)):
+    for attempt in range(tries):
         pin = await journey.read("cti/emergency/enter-pin", PIN_TIMEOUT_MS, PIN_DIGITS)
         try:
             right = bool(pin) and bool(await port.verify_pin(caller.number, pin))
         except Exception as exc:
             log.warning("call %s: PIN check failed (%s)", journey.call.call_id, type(exc).__name__)
             await journey.play("cti/sorry-failed")
-            return "failed"
+            return "error"
         journey.step(kind="pin", attempt=attempt + 1, right=right)     # never the PIN itself
         if right:
             journey.results["pin"] = "verified"
-            break
+            return "verified"
         await journey.play("cti/emergency/wrong-pin")
-    else:
-        journey.results["pin"] = "failed"
-        return "pin-failed"
+    journey.results["pin"] = "failed"
+    return "failed"
+
+
+async def verify_pin(journey, node) -> str:
+    """The caller proves who they are (an agent sends them here: 人工转自动)."""
+    if not journey.caller.known:
+        await journey.play("cti/verify/no-account")
+        return "no-account"
+    checked = await _pin_checked(journey, node.get("tries", 3))
+    if checked == "verified":
+        await journey.play("cti/verify/verified")
+        return "done"
+    return "failed" if checked == "error" else "pin-failed"
+
+
+async def suspend_line(journey, node) -> str:
+    caller, port = journey.caller, journey.runner.customers
+    if not caller.known:
+        await journey.play("cti/emergency/no-account")
+        return "no-account"
+    checked = await _pin_checked(journey, node.get("tries", 3))
+    if checked != "verified":
+        return "failed" if checked == "error" else "pin-failed"
     try:
         status = await port.suspend_line(caller.number, reason="lost-phone", source="ivr",
                                          call_id=journey.call.call_id)
@@ -226,4 +247,5 @@ ACTIONS = {
     "suspend-line": suspend_line,
     "voice-message": voice_message,
     "greet-by-name": greet_by_name,
+    "verify-pin": verify_pin,
 }

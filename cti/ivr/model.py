@@ -56,6 +56,11 @@ ACTIONS: dict[str, dict[str, tuple[str, ...]]] = {
         "prompts": ("cti/complaint/leave-message", "cti/complaint/thanks"),
     },
     "greet-by-name": {"outcomes": ("named", "tier"), "prompts": ()},
+    "verify-pin": {
+        "outcomes": ("done", "pin-failed", "no-account", "failed"),
+        "prompts": ("cti/emergency/enter-pin", "cti/emergency/wrong-pin", "cti/verify/verified",
+                    "cti/verify/no-account", "cti/sorry-failed"),
+    },
 }
 
 # field: (type, required). ``next``-like fields name nodes.

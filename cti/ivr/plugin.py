@@ -30,6 +30,15 @@ class IVR:
         flow ask from now on."""
         self.runner.customers = customers
 
+    def run_flow(self, session, flow_name: str, call):
+        """Deferred[FlowResult]: run ``flow_name`` for a caller sent there by an agent (the
+        agent side's entry point); the caller is looked up by calling number first."""
+        lookup = self.runner.customers.lookup(call.caller_number)
+        return lookup.addCallback(lambda caller: self.runner.run(session, flow_name, call, caller))
+
+    def flow_names(self) -> list[str]:
+        return sorted(self.book.flows)
+
 
 def build(config: dict[str, Any], *, db, tracker, tiers, reactor, customers) -> IVR:
     cfg = config["ivr"]

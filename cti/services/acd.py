@@ -130,8 +130,14 @@ class ACDService:
                 elif not self._known(call.call_id):
                     self._run([r.call_arrived(WaitingCall(call.call_id, call.tier, call.skill,
                                                           call.arrival, call.caller_number))])
-            elif kind is CallEvent.ANSWER and self._known(call.call_id):
-                r.offer_answered(call.call_id)
+            elif (kind is CallEvent.ANSWER and self._known(call.call_id)
+                  and r.call_status(call.call_id).value == "offered"):
+                r.offer_answered(call.call_id)     # (a caller back from a flow is connected)
+            elif kind is CallEvent.AGENT_FREED and self._known(call.call_id):
+                # the agent held for a caller in a flow is let go; the caller queues later
+                if r.call_status(call.call_id).value == "connected":
+                    talk = r.clock() - (call.answered_at or r.clock())
+                    r.call_ended(call.call_id, max(0.0, talk))
             elif kind is CallEvent.NO_ANSWER:
                 self._no_answer(change)
             elif kind is CallEvent.FALL_BACK and self._known(call.call_id):

@@ -162,7 +162,9 @@ class AgentService:
                 self._fire(agent, AgentEvent.NO_ANSWER, reason=reason)
             elif agent.machine.can(AgentEvent.RELEASE):      # offer withdrawn: not their fault
                 self._fire(agent, AgentEvent.RELEASE)
-        elif kind is CallEvent.HANGUP:
+        elif kind in (CallEvent.HANGUP, CallEvent.AGENT_FREED):
+            # AGENT_FREED: the agent held for a caller they sent into a flow is let go (the
+            # hold ran out): their part of the call is over, as at a hangup
             if agent.state is AgentState.BUSY:
                 agent.calls_handled += 1
                 self._start_wrap_up(agent, self._wrap_up)    # first: observers read its end

@@ -29,6 +29,12 @@ from cti.protocol.ami_message import Message
 
 log = logging.getLogger(__name__)
 
+# UserEvent the dialplan sends on the caller's channel when Dial returned answered with the
+# caller still there (option g): the agent hung up first and the caller goes on (the survey).
+USEREVENT_AFTER_CALL = "CTIAfterCall"
+# Where that caller goes: a channel found there (a resync) is past the agent's part.
+CTX_AFTER_CALL = "cti-survey"
+
 
 @dataclass
 class Call:
@@ -57,10 +63,14 @@ class Call:
     rona_agents: list[str] = field(default_factory=list)
     ended_by: str = "caller"             # who ended a connected call: "caller" or "agent"
     caller_asked_hangup: bool = False    # a HangupRequest on the caller's own channel (it hung up)
+    agent_asked_hangup: bool = False     # a HangupRequest on the agent's leg (the agent hung up)
+    agent_left_at: float | None = None   # that leg's Hangup: the end of the talk
     ended_in: CallState | None = None    # the state the caller's hangup found the call in
     answer_unseen: bool = False          # answered_at was filled in by answered_unseen
     redirect_settled: bool = False       # the current offer's Redirect got an answer (or failed)
     fell_back: bool = False              # handed to app_queue (cti-fallback)
+    flow: str | None = None              # the flow an agent sent the caller into (while away)
+    returning: bool = False              # ringing the agent who held for them, back from a flow
 
     @property
     def state(self) -> CallState:
@@ -223,6 +233,41 @@ class CallTracker:
         if call is not None and call.state is CallState.OFFERED:
             self._no_answer(call, detail)
 
+    # -- a caller sent into a flow by the agent (人工转自动) -----------------------------
+    def sent_to_flow(self, call_id: str, flow: str) -> Call | None:
+        """The agent on the call sends the caller into ``flow`` (the Redirect is about to
+        leave): the call is away, its agent held. None if the call is not connected."""
+        call = self._calls.get(call_id)
+        if call is None or call.state is not CallState.CONNECTED:
+            return None
+        call.flow = flow
+        self._move(call, CallEvent.SEND_TO_FLOW, call.agent_id, flow)
+        return call
+
+    def flow_refused(self, call_id: str, detail: str) -> None:
+        """The Redirect was refused (or the PBX shows the caller still bridged): the caller
+        never left the agent."""
+        call = self._calls.get(call_id)
+        if call is not None and call.state is CallState.AWAY:
+            call.flow = None
+            self._move(call, CallEvent.FLOW_REFUSED, call.agent_id, detail)
+
+    def free_agent(self, call_id: str, detail: str = "hold-expired") -> None:
+        """Let go the agent held for a caller who is away (the hold ran out); the caller
+        stays a call of ours and will queue."""
+        call = self._calls.get(call_id)
+        if call is not None:
+            self._free_agent(call, detail)
+
+    def _free_agent(self, call: Call, detail: str) -> None:
+        if call.agent_id is None or not call.machine.can(CallEvent.AGENT_FREED):
+            return
+        agent = call.agent_id
+        if call.state is CallState.AWAY:
+            self._forget_agent_leg(call)
+        call.agent_id = None
+        self._move(call, CallEvent.AGENT_FREED, agent, detail)
+
     # -- resynchronisation -----------------------------------------------------------------
     def restore(self, call: Call, state: CallState, agent_id: str | None = None,
                 agent_channel: str | None = None) -> Call:
@@ -268,7 +313,8 @@ class CallTracker:
         """Reconcile a call with what the PBX shows after events may have been missed.
 
         ``where``: ``gone`` (no channel any more), ``waiting`` (in cti-wait), ``bridged``
-        (talking to the agent it was offered to)."""
+        (talking to the agent it was offered to), ``after-call`` (past the agent, in the
+        survey)."""
         call = self._calls.get(call_id)
         if call is None:
             return
@@ -281,6 +327,13 @@ class CallTracker:
         elif where == "bridged" and call.state in (CallState.OFFERED, CallState.RINGING):
             call.answered_at = self._clock()
             self._move(call, CallEvent.ANSWER, call.agent_id, "resync")
+        elif where == "after-call":
+            self._after_call(call)                     # its CTIAfterCall was lost with the link
+        elif where == "bridged" and call.state is CallState.AWAY:
+            self.flow_refused(call_id, "resync")       # its Redirect never landed
+        elif where == "waiting" and call.state is CallState.AWAY:
+            self._free_agent(call, "resync")
+            self._move(call, CallEvent.ENQUEUE, None)
 
     def forget(self, call_id: str) -> None:
         """Drop a call that never was one (its channel does not exist on the PBX), silently:
@@ -305,10 +358,13 @@ class CallTracker:
     # -- AMI -------------------------------------------------------------------------------
     def _on_user_event(self, msg: Message) -> None:
         kind = msg.get("UserEvent")
-        if kind not in (V.USEREVENT_WAIT, V.USEREVENT_FALLBACK):
+        if kind not in (V.USEREVENT_WAIT, V.USEREVENT_FALLBACK, USEREVENT_AFTER_CALL):
             return
         call = self._by_channel.get(msg.get("Channel", ""))
         if call is None:
+            return
+        if kind == USEREVENT_AFTER_CALL:
+            self._after_call(call)
             return
         if kind == V.USEREVENT_FALLBACK:
             if call.machine.can(CallEvent.FALL_BACK):
@@ -322,11 +378,18 @@ class CallTracker:
             self._no_answer(call, "back-in-wait")
         elif call.state in (CallState.IVR, CallState.QUEUED):
             self._move(call, CallEvent.ENQUEUE, None)
+        elif call.state is CallState.AWAY:           # back from a flow, not to the agent
+            self._free_agent(call, "back-in-wait")
+            self._move(call, CallEvent.ENQUEUE, None)
 
     def _on_dial_begin(self, msg: Message) -> None:
         call = self._by_channel.get(msg.get("Channel", ""))
-        if call is None or call.state is not CallState.OFFERED:
+        if call is None or call.state not in (CallState.OFFERED, CallState.AWAY):
             return
+        if call.state is CallState.AWAY:             # back from the flow to the held agent
+            self._forget_agent_leg(call)
+            call.returning, call.flow = True, None
+            call.agent_asked_hangup, call.agent_left_at = False, None
         call.agent_channel = msg.get("DestChannel")
         call.ring_started = self._clock()
         if call.agent_channel:
@@ -335,7 +398,8 @@ class CallTracker:
 
     def _on_dial_end(self, msg: Message) -> None:
         call = self._by_channel.get(msg.get("Channel", ""))
-        if call is None or call.state not in (CallState.OFFERED, CallState.RINGING):
+        if call is None or call.state not in (CallState.OFFERED, CallState.RINGING,
+                                              CallState.AWAY):
             return
         status = msg.get("DialStatus", "")
         agent = call.agent_id
@@ -345,19 +409,28 @@ class CallTracker:
         if status == "CANCEL":          # the caller hung up while it rang: its Hangup settles it
             return
         if status == "ANSWER":
-            call.answered_at = self._clock()
+            call.answered_at = call.answered_at if call.returning else self._clock()
+            call.returning = False
             self._move(call, CallEvent.ANSWER, agent, status)
             return
+        if call.state is CallState.AWAY and not call.returning:
+            return                      # a DialEnd of the leg the Redirect took away
         self._no_answer(call, status)
 
     def _on_hangup_request(self, msg: Message) -> None:
         """``HangupRequest`` is published on the channel whose own side hung up (the trunk's
         BYE, the far half of a Local pair); ``SoftHangupRequest`` (the dialplan ending, an AMI
-        Hangup) is not read. Only the caller's channel counts: its order against its own
-        ``Hangup`` is guaranteed, its order against the agent's events is not."""
-        call = self._by_channel.get(msg.get("Channel", ""))
+        Hangup) is not read. The caller's channel decides who ended the call: its order
+        against its own ``Hangup`` is guaranteed, its order against the agent's events is not.
+        On the agent's leg it only dates the end of the talk (see :meth:`_on_agent_hangup`)."""
+        channel = msg.get("Channel", "")
+        call = self._by_channel.get(channel)
         if call is not None:
             call.caller_asked_hangup = True     # read only if the Hangup finds it connected
+            return
+        call = self._by_agent_channel.get(channel)
+        if call is not None and call.agent_channel == channel:
+            call.agent_asked_hangup = True
 
     def _on_bridge(self, msg: Message) -> None:
         """The caller's channel enters or leaves a bridge while ctid still thinks it rings:
@@ -372,10 +445,31 @@ class CallTracker:
     def _on_hangup(self, msg: Message) -> None:
         call = self._by_channel.get(msg.get("Channel", ""))
         if call is None:
+            self._on_agent_hangup(msg)
             return              # an agent leg, or no call of ours: the caller's channel decides
         if call.state is CallState.CONNECTED:
             call.ended_by = "caller" if call.caller_asked_hangup else "agent"
-        self._end(call, msg.get("Cause", ""))
+        at = call.agent_left_at if call.ended_by == "agent" else None
+        self._end(call, msg.get("Cause", ""), at=at)
+
+    def _on_agent_hangup(self, msg: Message) -> None:
+        """The agent's leg is gone. It does not end the call (the caller's channel does, or
+        the caller's ``CTIAfterCall``), but when the agent hung up it is when the talk ended:
+        a caller who goes on to the survey is no longer talking to anyone."""
+        channel = msg.get("Channel", "")
+        call = self._by_agent_channel.get(channel)
+        if (call is not None and call.agent_channel == channel and call.agent_asked_hangup
+                and call.state is CallState.CONNECTED and not call.caller_asked_hangup):
+            call.agent_left_at = self._clock()
+
+    def _after_call(self, call: Call) -> None:
+        """The caller's ``Dial`` returned answered and the caller is still there: the agent
+        hung up first. The agent's part of the call ends now (after-call work, the contact,
+        COMPLETEAGENT); the caller's channel lives on (the survey) and is no longer ours."""
+        if call.state is not CallState.CONNECTED:
+            return
+        call.ended_by = "agent"
+        self._end(call, "agent-hangup", at=call.agent_left_at)
 
     def _end(self, call: Call, cause: str, at: float | None = None) -> None:
         call.ended_at = at if at is not None else self._clock()
@@ -389,6 +483,9 @@ class CallTracker:
 
     # -- internals -------------------------------------------------------------------------
     def _no_answer(self, call: Call, detail: str) -> None:
+        if call.returning:              # the held agent did not take the caller back
+            call.returning = False
+            self._free_agent(call, detail)
         agent = call.agent_id
         self._forget_agent_leg(call)
         call.agent_id = None

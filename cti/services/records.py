@@ -39,6 +39,7 @@ class CallRecords:
         self._recordings_dir = recordings_dir
         self._entered: dict[str, int] = {}      # call id -> position on entering the queue
         self._entered_before = entered_before   # its ENTERQUEUE was written by the previous run
+        self._connected: dict[str, str | None] = {}   # call id -> agent of its CONNECT line
         self.contacts_written = 0
 
     # -- calls -----------------------------------------------------------------------------
@@ -59,12 +60,16 @@ class CallRecords:
             ring_ms = int(1000 * (self._clock() - (call.ring_started or call.offered_at or self._clock())))
             self._qlog.log("RINGNOANSWER", callid=call.uniqueid, queuename=call.skill,
                            agent=change.agent_id, ringtime_ms=ring_ms)
-        elif kind is CallEvent.ANSWER:
+        elif kind is CallEvent.ANSWER and self._connected.get(call.call_id, "") != change.agent_id:
+            # once per call and agent: a caller the agent sent into a flow and who came back
+            # to them is the same call, connected again, not a second CONNECT
+            self._connected[call.call_id] = change.agent_id
             ring = (call.answered_at or 0) - (call.ring_started or call.answered_at or 0)
             self._qlog.log("CONNECT", callid=call.uniqueid, queuename=call.skill,
                            agent=change.agent_id or "NONE", holdtime=round(call.wait_seconds(self._clock())),
                            bridged_uniqueid=call.uniqueid, ringtime=round(ring))
         elif kind is CallEvent.HANGUP:
+            self._connected.pop(call.call_id, None)
             self._call_over(call, change.agent_id)
 
     def _call_over(self, call: Call, agent_id: str | None) -> None:

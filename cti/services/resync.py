@@ -29,7 +29,7 @@ from cti.domain import channel_vars as V
 from cti.domain.agent_state import AgentState
 from cti.domain.call_state import CallState
 from cti.net.ami_errors import AMIActionError, AMIError
-from cti.services.calls import call_from_variables
+from cti.services.calls import CTX_AFTER_CALL, call_from_variables
 from cti.services.journal import from_entry
 
 log = logging.getLogger(__name__)
@@ -271,6 +271,8 @@ class Resync:
                 self._tracker.settle(call.call_id, "gone")
             elif view.context == V.CTX_WAIT:
                 self._tracker.settle(call.call_id, "waiting")
+            elif view.context == CTX_AFTER_CALL:
+                self._tracker.settle(call.call_id, "after-call")
             elif view.bridged:
                 self._tracker.settle(call.call_id, "bridged")
         for view in channels.values():
@@ -281,6 +283,11 @@ class Resync:
                 # Tracked when the snapshot was asked for, ended since (its Hangup came first):
                 # rebuilding it from the older snapshot would queue a caller who is gone.
                 log.info("resync: call %s ended since the snapshot was asked for", call_id)
+                continue
+            if view.context == CTX_AFTER_CALL:
+                # past its agent, in the survey: no caller to serve; its journal entry and the
+                # answered-call marker written first there record the call (below)
+                log.info("resync: call %s is past its agent (survey): not rebuilt", call_id)
                 continue
             agent = self._rebuild(call_id, view, journal.pop(call_id, None))
             if agent:

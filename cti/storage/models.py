@@ -50,6 +50,8 @@ class Agent(Base):
     agent_group: Mapped[str] = mapped_column(String(16), default="general")
     team: Mapped[str | None] = mapped_column(String(40))
     password_hash: Mapped[str] = mapped_column(String(255))
+    # the PIN an agent keys on a phone (feature codes), hashed like a password; NULL: none set
+    pin_hash: Mapped[str | None] = mapped_column(String(255))
     active: Mapped[bool] = mapped_column(Boolean, default=True)
 
     skills: Mapped[list[AgentSkill]] = relationship(
@@ -146,6 +148,9 @@ class Contact(Base):
     agent_number: Mapped[str | None] = mapped_column(String(20), index=True)
     disposition: Mapped[str | None] = mapped_column(String(40))
     recording_id: Mapped[str | None] = mapped_column(String(128))
+    # the caller's post-call satisfaction score (1-5), keyed after the agent hung up; NULL:
+    # not surveyed (the caller hung up first, survey off for the tier/skill, no key pressed)
+    survey_score: Mapped[int | None] = mapped_column(Integer)
 
 
 class Recording(Base):

@@ -10,7 +10,6 @@ from twisted.internet import reactor
 from cti import demo
 from cti.customers import store
 from cti.customers.service import CustomerService
-from cti.services.directory import CustomerDirectory
 
 
 @pytest_twisted.ensureDeferred
@@ -30,11 +29,10 @@ async def test_demo_lines_have_statuses_bills_payments_and_pins(database):
         assert await service.verify_pin(phones[0], demo.DEMO_PIN)
     items = await database.run(lambda s: s.scalar(select(func.count()).select_from(store.BillItem)))
     assert items == 400 * 6 * 3
-    # the call path's directory, given the capability's find function, sees the same lines
-    directory = CustomerDirectory(database.run, reactor, find=store.find_line)
-    caller = await directory.lookup(numbers["gold"][0])
+    # the call path's lookup (what the IVR asks first) sees the same lines
+    caller = await service.lookup(numbers["gold"][0])
     assert (caller.known, caller.tier, caller.status) == (True, "gold", "normal")
-    unknown = await directory.lookup("13999999999")
+    unknown = await service.lookup("13999999999")
     assert (unknown.known, unknown.tier, unknown.status) == (False, "standard", None)
 
 

@@ -119,7 +119,10 @@ class World:
             # kept from the stream itself: this listener hears events a few ms late (the
             # simulator interleaves channels), when the channel may already be gone
             self.arrivals[msg.get("Channel", "")] = float(msg.get("Value") or 0)
-        if msg.name == "Hangup":
+        if msg.name == "Hangup" or (msg.name == "UserEvent"
+                                    and msg.get("UserEvent") == "CTIAfterCall"):
+            # a caller who goes on after the agent hung up (Dial option g, the survey) ends
+            # its part of the call with CTIAfterCall, before its own Hangup
             self.hangups.setdefault(msg.get("Linkedid"), []).append(msg.get("Channel"))
         if msg.name in ("Newexten", "Hangup", "AGIExecEnd", "UserEvent") and msg.get("Channel", "").startswith("PJSIP/trunk"):
             self.trace.setdefault(msg["Channel"], []).append(

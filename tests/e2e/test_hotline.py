@@ -208,10 +208,11 @@ def check_who_ended(world: World, answered_calls, lines) -> None:
             f"{world.hangups.get(call.channel.linkedid)}:\n{world.describe(call)}"
         checked[call.hung_up_talking] += 1
     assert checked[True] >= 10 and checked[False] >= 50, checked
-    # the interleaving did its job: some agent-ended calls reached AMI caller's Hangup first
+    # the interleaving did its job: some agent-ended calls reached AMI with the caller's end
+    # (its CTIAfterCall on the way to the survey) before the agent's Hangup
     caller_first = [c for c in answered_calls if not c.hung_up_talking
                     and (world.hangups.get(c.channel.linkedid) or [None])[0] == c.name]
-    assert caller_first, "the caller's Hangup never came before the agent's"
+    assert caller_first, "the caller's end never came before the agent's Hangup"
 
 
 def check_recordings(world: World, answered_calls, by_uniqueid, daemon) -> None:

@@ -14,9 +14,9 @@ from twisted.web.http_headers import Headers
 
 from cti import app
 from cti import config as cfg
-from cti.services.directory import CustomerDirectory
+from cti.customers.service import CustomerService
 from cti.storage.repositories.agents import add_agent, add_user
-from cti.customers.store import add_customer, find_line
+from cti.customers.store import add_customer
 
 VIP_NUMBER = "13800000001"
 
@@ -75,7 +75,7 @@ class Ctid:
 @pytest_twisted.ensureDeferred
 async def test_a_login_flood_does_not_starve_customer_lookups(seeded, who):
     ctid = Ctid(seeded)
-    directory = CustomerDirectory(ctid.daemon.db.run, reactor, find=find_line, timeout=0.5)
+    directory = CustomerService(ctid.daemon.db, reactor, timeout=0.5)
     try:
         assert (await directory.lookup(VIP_NUMBER)).known        # warm: the row is there
         directory._cache.clear()                                  # no fallback to a cached answer

@@ -38,7 +38,7 @@ def empty_engine(request, tmp_path):
 
 def test_upgrade_head_then_models_and_migrations_agree(empty_engine):
     migrations.upgrade(empty_engine)
-    assert migrations.current_revision(empty_engine) == "0005"
+    assert migrations.current_revision(empty_engine) == "0006"
     tables = set(sa.inspect(empty_engine).get_table_names())
     assert {t.name for t in metadata.sorted_tables} <= tables
     with empty_engine.connect() as connection:
@@ -51,7 +51,7 @@ def test_downgrade_to_base_and_up_again(empty_engine):
     migrations.downgrade(empty_engine, "base")
     assert set(sa.inspect(empty_engine).get_table_names()) <= {"alembic_version"}
     migrations.upgrade(empty_engine)
-    assert migrations.current_revision(empty_engine) == "0005"
+    assert migrations.current_revision(empty_engine) == "0006"
 
 
 def test_constraint_names_follow_the_naming_convention(empty_engine):
@@ -72,5 +72,5 @@ def test_alembic_command_line_upgrades_a_sqlite_file(tmp_path):
     )
     assert done.returncode == 0, done.stderr
     engine = make_engine(url)
-    assert migrations.current_revision(engine) == "0005"
+    assert migrations.current_revision(engine) == "0006"
     engine.dispose()

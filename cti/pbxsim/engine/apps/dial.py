@@ -3,9 +3,12 @@
 Options understood: ``g`` (go on in the dialplan when the callee hangs up), ``t`` (accepted:
 transfer features are not simulated), ``U(context[^arg[^...]])`` (once the callee answers and
 before it is bridged, run ``context,s,1`` on the callee's channel as a Gosub until
-``Return``, ``^`` separating its arguments, as app_dial does). Without ``g`` the caller is
-hung up when an answered callee hangs up, so the lines after ``Dial`` run only on no answer,
-busy or failure.
+``Return``, ``^`` separating its arguments, as app_dial does), ``F([[context^]exten^]priority)``
+(when the *caller* hangs up, the answered *callee* is not hung up but starts its own dialplan
+at that place — exten and context default to the callee's own; ``F`` alone: the caller's next
+priority, only if it exists — as app_dial does; variables are not copied, only inherited ``_``
+ones would be). Without ``g`` the caller is hung up when an answered callee hangs up, so the
+lines after ``Dial`` run only on no answer, busy or failure.
 """
 from __future__ import annotations
 
@@ -44,6 +47,9 @@ async def dial(pbx, chan, data):
     try:
         await pbx.bridge_call(chan, peer)
     finally:
+        if (_has_option(options, "F") and chan.hangup_requested and not peer.hung_up
+                and not chan.redirected_from_bridge):
+            _callee_goes_on(pbx, chan, peer, _option_argument(options, "F"))
         cdr.on_dial_end(chan, "ANSWER", pbx.now())
         if not chan.redirected_from_bridge:   # also when the caller hung up: the h
             # extension sees DIALSTATUS=ANSWER (app_dial sets it on the way out either way)
@@ -59,6 +65,30 @@ async def dial(pbx, chan, data):
     if not _has_option(options, "g"):
         raise AppHangup()
     return None
+
+
+def _callee_goes_on(pbx, chan, peer, where: str | None) -> None:
+    """Option F: the caller hung up; the callee starts its own dialplan at ``where``
+    (``[[context^]exten^]priority``), or at the caller's next priority if ``where`` is None
+    and that priority exists. A place that does not exist leaves the callee to be hung up."""
+    if where is None:
+        target = (chan.context, chan.exten, chan.priority + 1)
+        if pbx.dialplan.find(*target) is None:
+            return
+    else:
+        parts = where.split("^")
+        context, exten = peer.context, peer.exten
+        if len(parts) == 3:
+            context, exten = parts[0], parts[1]
+        elif len(parts) == 2:
+            exten = parts[0]
+        try:
+            target = (context, exten, pbx.priority_number(context, exten, parts[-1]))
+        except Exception:  # noqa: BLE001 - an unknown label: as Asterisk, the callee hangs up
+            log.warning("Dial on %s: F(%s) names no place: the callee hangs up", chan.name, where)
+            return
+    peer.context, peer.exten, peer.priority = target
+    runner.run(pbx, peer)              # its PBX is running before the bridge's orphan hangup
 
 
 def _has_option(options: str, letter: str) -> bool:
