@@ -38,7 +38,7 @@ def refused(text, **kw):
 def test_the_shipped_flows_and_catalogue_load_and_each_tier_gets_its_flow():
     book = FlowBook(flows_dir=None, tier_names=TIERS, vip_tiers=VIP, chosen={})
     summary = book.load()
-    assert set(summary["flows"]) == {"standard", "vip"}
+    assert set(summary["flows"]) == {"standard", "vip", "verify-pin"}
     assert summary["tiers"] == {"platinum": "vip", "gold": "vip", "standard": "standard"}
     assert book.get("standard").start == "line-status"
 

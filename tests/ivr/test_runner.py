@@ -218,3 +218,20 @@ def test_an_empty_message_is_not_stored_and_a_second_try_gets_its_own_file(book)
                      "/var/spool/asterisk/ctid-messages/cti-1800000000.1-2"]
     assert messages == [] and result.results["voice-message"] == "empty"
     assert (result.outcome, result.skill) == ("agent", "general")     # then nothing keyed
+
+
+def test_an_agent_sends_a_caller_to_verify_their_pin_wrong_then_right(book):
+    result, channel, customers, *_ = walk(book, STANDARD, ["1111", "2468"], flow="verify-pin")
+    assert customers.pins_tried == ["1111", "2468"] and customers.suspended == []
+    assert channel.played().count("cti/emergency/wrong-pin") == 1
+    assert channel.played()[-1] == "cti/verify/verified"
+    assert (result.outcome, result.results["pin"]) == ("done", "verified")
+    assert "1111" not in repr(result.steps) and "2468" not in repr(result.steps)
+
+
+def test_three_wrong_pins_in_the_verify_flow_go_back_to_the_agent_unverified(book):
+    result, channel, customers, *_ = walk(book, STANDARD, ["1", "2", "3"], flow="verify-pin")
+    assert len(customers.pins_tried) == 3
+    assert channel.played()[-1] == "cti/verify/back"
+    assert (result.outcome, result.results["pin"]) == ("done", "failed")
+    assert result.results["verify-pin"] == "pin-failed"
