@@ -35,6 +35,7 @@ from twisted.protocols.basic import LineReceiver  # noqa: E402
 
 from cti.demo import DIALPLAN, manager_conf  # noqa: E402
 from cti.domain import channel_vars as V  # noqa: E402
+from cti.pbxsim.prompts import shipped_sounds
 from cti.pbxsim.ami.accounts import parse_manager_conf  # noqa: E402
 from cti.pbxsim.ami.server import AMIServerFactory  # noqa: E402
 from cti.pbxsim.dialplan import Dialplan  # noqa: E402
@@ -181,6 +182,7 @@ def main() -> None:
     phones = Phones.of({f"{6001 + i}": PhoneScript(ring_delay=0.1, talk_time=1.0, jitter=0.5)
                         for i in range(args.seats)})
     pbx = PBX(Dialplan.from_files([args.dialplan]), reactor=reactor, phones=phones, seed=args.seed,
+              sounds=shipped_sounds(),
               agi_hosts={"127.0.0.1:4573": ("127.0.0.1", args.agi_port)})
     if args.manager_conf is None:
         conf = manager_conf(args.username, args.secret)

@@ -173,11 +173,12 @@ def build(config: dict[str, Any], reactor) -> Daemon:
                                      reactor=reactor, run_pin_check=run_for_sign_in,
                                      run_flow=ivr.run_flow, flows=ivr.flow_names)
     routes.update(agent_ivr.agi_routes)
+    agi_factory = FastAGIFactory(routes, header_timeout=config["fastagi"]["header_timeout"],
+                                 clock=reactor, allowed_hosts=fastagi_peers(config))
     servers = {
         "fastagi": internet.TCPServer(
             config["fastagi"]["port"],
-            FastAGIFactory(routes, header_timeout=config["fastagi"]["header_timeout"],
-                           clock=reactor, allowed_hosts=fastagi_peers(config)),
+            agi_factory,
             interface=config["fastagi"]["interface"]),
         "web": internet.TCPServer(config["web"]["port"], make_factory(hub),
                                   interface=config["web"]["interface"]),
@@ -210,7 +211,7 @@ def build(config: dict[str, Any], reactor) -> Daemon:
                                         interface=config["api"]["interface"])
     for server in servers.values():
         server.setServiceParent(top)
-    top.addService(_Stopper(agents, agent_ivr))
+    top.addService(_Stopper(agents.stop, agent_ivr.stop, agi_factory.close_sessions))
     return Daemon(top, config, db, outbox, ami, tracker, agents, acd, screenpop, records, resync,
                   hub, tokens, admin_token, servers, customers=customers, ivr=ivr,
                   agent_ivr=agent_ivr)
@@ -268,14 +269,13 @@ def _admin_token(config: dict, var: Path) -> str:
 
 
 class _Stopper(service.Service):
-    """Cancels the agent service's timers on stop."""
+    """On stop, first of all: cancel the agents' and the agent side's timers, and hang up the
+    open FastAGI sessions (no route runs on for a daemon that is gone)."""
 
-    def __init__(self, agents: AgentService, *others):
-        self._agents = agents
-        self._others = others
+    def __init__(self, *stops):
+        self._stops = stops
 
     def stopService(self):
-        self._agents.stop()
-        for other in self._others:
-            other.stop()
+        for stop in self._stops:
+            stop()
         return super().stopService()

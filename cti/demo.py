@@ -26,8 +26,10 @@ from cti.pbxsim.ami.accounts import parse_manager_conf
 from cti.pbxsim.ami.server import AMIServerFactory
 from cti.pbxsim.dialplan import Dialplan
 from cti.pbxsim.engine.callers import CallerArrivals, Tier
+from cti.pbxsim.engine.journeys import hotline_mix
 from cti.pbxsim.engine.pbx import PBX
 from cti.pbxsim.engine.phones import PhoneScript, Phones
+from cti.pbxsim.prompts import shipped_sounds
 from cti.services import journal
 from cti.storage.repositories.agents import add_agent, add_user, list_agents, set_skill
 from cti.storage.unit_of_work import Database
@@ -43,6 +45,7 @@ DEMO_OVERRIDES = [
     f"ami.secret={DEMO_SECRET}",
     "ami.auth=md5",
     "log.level=WARNING",            # the live summary line says what is going on
+    "agentivr.survey.enabled=true",  # callers whose agent hangs up rate the call (1-5)
 ]
 
 # Share of callers per tier (15 % VIP, as on a large mobile hotline).
@@ -191,14 +194,21 @@ class Demo:
                                                      jitter=0.5)
             for a in agents})
         dialplan = Dialplan.from_files([DIALPLAN])
+        # ctid's prompts: the files scripts/make-prompts synthesised into var/sounds, if any
         self.pbx = PBX(dialplan, reactor=reactor, phones=self.phones, seed=sim["seed"],
+                       sounds=shipped_sounds(data_directory(config) / "sounds"),
                        agi_hosts={"127.0.0.1:4573": ("127.0.0.1", config["fastagi"]["port"])})
         accounts = parse_manager_conf(manager_conf(config["ami"]["username"], config["ami"]["secret"]))
         self.ami_server = AMIServerFactory(accounts, self.pbx, reactor)
         rate = sim["calls_per_hour"] / 3600.0
+        # Callers walk the IVR: most standard callers finish in self-service (bill inquiry,
+        # emergency suspension, voice message), some ask for an agent or hang up mid-menu;
+        # VIP callers mostly go straight to their dedicated agents.
+        tiers = self.daemon.ivr.book
         self.callers = CallerArrivals(self.pbx, [
             Tier(rate * share, numbers.get(tier) or [f"139{rng.randrange(10**8):08d}"],
-                 V.CTX_INBOUND, "10010", patience_mean=90.0, dtmf=str(rng.choice("123")))
+                 V.CTX_INBOUND, "10010", patience_mean=90.0,
+                 journeys=hotline_mix(vip=tiers.flow_for_tier(tier) != "standard"))
             for tier, share in TIER_MIX.items()])
         self.service = service.MultiService()
         internet.TCPServer(sim["ami_port"], self.ami_server, interface="127.0.0.1").setServiceParent(self.service)
@@ -241,6 +251,9 @@ class Demo:
             f"ctid 演示：运维命令 {ctictl} status（/api/ 需令牌）",
             f"ctid demo: simulated Asterisk AMI 127.0.0.1:{cfg['pbxsim']['ami_port']}, "
             f"ctid FastAGI 127.0.0.1:{cfg['fastagi']['port']}",
+            f"ctid demo: IVR       {ctictl} ivr containment | voicemail list",
+            f"ctid demo: customer batches: drop files into {cfg['customers']['drop_dir']}/incoming"
+            " (docs/customer-import.md) or ./scripts/ctictl import FILE",
             f"ctid demo: queue_log {cfg['queue_log']['file']}",
             f"ctid demo: database  {cfg['database']['url']}",
         ]
@@ -267,7 +280,8 @@ class Demo:
         waiting = sum(1 for c in d.tracker.calls() if c.state.value == "queued")
         placed = len(self.callers.calls)
         abandoned = sum(1 for c in self.callers.calls if c.abandoned)
-        line = (f"calls {placed:4d} wait {waiting:3d} gone {abandoned:3d} | "
+        ivr = self.callers.outcomes().get("self-service", 0)
+        line = (f"calls {placed:4d} ivr {ivr:3d} wait {waiting:3d} gone {abandoned:3d} | "
                 f"ready {states.get('ready', 0):2d} busy {states.get('busy', 0):2d} "
                 f"wrap {states.get('after-call-work', 0):2d} away {states.get('not-ready', 0):2d}"
                 f" | ami {'ok' if d.ami.connected else 'down'}")

@@ -36,11 +36,16 @@ def _check_pin(session, number: str, pin: str) -> bool:
 
 class CustomerService:
     def __init__(self, db: Database, clock, *, timeout: float = 0.5,
+                 answer_timeout: float = 3.0,
                  default_tier: str = "standard", default_language: str = "zh",
                  cache_size: int = 50_000):
         self._db = db
         self._clock = clock                  # the reactor: seconds() and callLater()
         self._timeout = timeout
+        # A caller waits in silence for account, verify_pin and suspend_line: past this they
+        # errback (defer.TimeoutError) and the IVR says sorry and offers an agent, never a
+        # caller held by a database that does not answer.
+        self._answer_timeout = answer_timeout
         self._tier = default_tier
         self._language = default_language
         self._cache: OrderedDict[str, CallerProfile] = OrderedDict()
@@ -75,14 +80,17 @@ class CustomerService:
             self._cache.popitem(last=False)
         return profile
 
+    def _bounded(self, d: defer.Deferred) -> defer.Deferred:
+        return d.addTimeout(self._answer_timeout, self._clock)
+
     def account(self, number: str) -> defer.Deferred[AccountSummary | None]:
         """Balance, last bill and last payment of the line ``number``; None if unknown."""
-        return self._db.run(store.account_of, number.strip())
+        return self._bounded(self._db.run(store.account_of, number.strip()))
 
     def verify_pin(self, number: str, pin: str) -> defer.Deferred[bool]:
         """True when ``pin`` is the line's service PIN (the hash check runs off the reactor);
         False for a wrong PIN, a line without one, or an unknown number."""
-        return self._db.run(_check_pin, number.strip(), pin or "")
+        return self._bounded(self._db.run(_check_pin, number.strip(), pin or ""))
 
     def suspend_line(self, number: str, *, reason: str, source: str = "ivr",
                      call_id: str | None = None) -> defer.Deferred[str]:
@@ -95,9 +103,9 @@ class CustomerService:
             return defer.fail(ValueError(f"source must be one of {', '.join(CHANGE_SOURCES)}"))
         key = f"{source}:{call_id}:suspend" if call_id else f"{source}:{uuid.uuid4().hex}"
         at = dt.datetime.fromtimestamp(self._clock.seconds(), dt.timezone.utc)
-        d = self._db.run(store.change_status, number.strip(), "suspended", reason=reason,
-                         source=source, at=at, change_key=key[:40], call_id=call_id,
-                         keep_if=("cancelled",))
+        d = self._bounded(self._db.run(
+            store.change_status, number.strip(), "suspended", reason=reason, source=source,
+            at=at, change_key=key[:40], call_id=call_id, keep_if=("cancelled",)))
 
         def logged(status: str) -> str:
             self._cache.pop(number.strip(), None)

@@ -55,8 +55,11 @@ def make_route(*, tracker, runner, book, tiers: TierTable, clock,
         for name, value in (
             (V.TIER, tier.name), (V.SKILL, skill), (V.PRIORITY, tier.rank),
             (V.CUSTOMER_ID, caller.customer_id or ""), (V.LANGUAGE, caller.language),
-            (V.IVR_PATH, call.ivr_path), (V.ARRIVAL, f"{arrival:.3f}"),
-            (V.MOH_CLASS, "vip" if tier.vip else ""),
+            (V.IVR_PATH, call.ivr_path), (V.MOH_CLASS, "vip" if tier.vip else ""),
+            # last: the dialplan queues the caller only when this is set, so a session cut
+            # before the end (ctid stopping: Asterisk reports AGISTATUS=SUCCESS for a FastAGI
+            # server that closes) retries "inbound" instead of waiting half described
+            (V.ARRIVAL, f"{arrival:.3f}"),
         ):
             await session.set_variable(name, value)
         call.arrival = arrival

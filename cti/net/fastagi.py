@@ -382,6 +382,7 @@ class FastAGIProtocol(Protocol):
         self.session: AGISession | None = None
 
     def connectionMade(self) -> None:
+        self.factory.open.add(self)
         self._header_timer = self.factory.clock.callLater(
             self.factory.header_timeout, self._header_timed_out)
 
@@ -392,6 +393,7 @@ class FastAGIProtocol(Protocol):
             getattr(self, self._HANDLERS[type(item)])(item)
 
     def connectionLost(self, reason: Failure = None) -> None:  # type: ignore[assignment]
+        self.factory.open.discard(self)
         self._cancel_header_timer()
         if self.session is None:
             log.info("FastAGI client %s left before its header was complete", self._peer())
@@ -548,6 +550,17 @@ class FastAGIFactory(Factory):
         self.header_timeout = header_timeout
         self.command_timeout = command_timeout
         self.clock: Any = clock
+        self.open: set[FastAGIProtocol] = set()
+
+    def close_sessions(self) -> int:
+        """Hang up every open FastAGI connection, as the end of ctid's process would: Asterisk's
+        ``AGI()`` then returns ``AGISTATUS=FAILURE`` and the dialplan retries or falls back (a
+        caller mid-IVR hears the flow again from the next ctid). A stop calls this, so no route
+        goes on running for a daemon that is gone. Returns how many were open."""
+        sessions = list(self.open)
+        for protocol in sessions:
+            protocol.transport.loseConnection()
+        return len(sessions)
 
     def buildProtocol(self, addr):
         if self.allowed_hosts is not None:

@@ -9,7 +9,6 @@ from __future__ import annotations
 import json
 import urllib.error
 import urllib.request
-from dataclasses import dataclass
 
 import pytest
 import pytest_twisted
@@ -17,6 +16,7 @@ from autobahn.twisted.websocket import WebSocketClientFactory, WebSocketClientPr
 from sqlalchemy import create_engine, text
 from twisted.internet import defer, reactor, threads
 
+from cti import demo
 from cti.agentivr import store
 from cti.cli.main import main as ctictl
 from cti.domain.agent_state import AgentState
@@ -145,19 +145,6 @@ async def test_feature_codes_log_in_with_a_pin_then_pause_with_a_reason_number(t
 
 
 # -- agent -> flow -> same agent ---------------------------------------------------------------
-@dataclass
-class FlowResult:
-    outcome: str
-    results: dict
-    skill: str | None = None
-    steps: tuple = ()
-
-
-async def verify_pin(session, flow, call):
-    digits = await session.get_data("cti/enter-pin", 3000, 6)
-    return FlowResult("done", {"pin": "verified" if digits == "1234" else "failed"})
-
-
 class Recorder(WebSocketClientProtocol):
     def onOpen(self):
         self.sendMessage(json.dumps({"v": 1, "type": "auth", "id": "a",
@@ -187,11 +174,12 @@ async def test_agent_sends_the_caller_into_a_flow_and_gets_them_back_before_a_wa
     world.phones.scripts[SEAT].talk_time = None          # the agent stays until we end it
     try:
         daemon = await world.start_ctid()
-        daemon.agent_ivr.flows.run_flow = verify_pin
-        daemon.agent_ivr.flows.flows = lambda: {"verify-pin"}
         daemon.agents.login(AGENT)
         desk, frames = await second_desktop(daemon, AGENT)
-        first = place_call(world.pbx, "13900000001", "cti-inbound", "10010", dtmf="1" + "1234#")
+        # a known line (its PIN is the demo's): "0" for an agent, later its PIN in the flow
+        number = world.numbers["standard"][0]
+        first = place_call(world.pbx, number, "cti-inbound", "10010",
+                           dtmf="0" + demo.DEMO_PIN + "#")
         world.calls.append(first)
         await until(lambda: first.connected_at is not None, what="the first caller answered")
         await until(lambda: getattr(daemon.tracker.by_channel(first.name), "state", None)
@@ -213,14 +201,14 @@ async def test_agent_sends_the_caller_into_a_flow_and_gets_them_back_before_a_wa
         assert status == 409                                 # never a second Redirect
         await until(lambda: call.state is not CallState.CONNECTED, what="the caller away")
         # a second caller arrives while the first is in the flow: the held agent is not theirs
-        second = place_call(world.pbx, "13900000002", "cti-inbound", "10010", dtmf="1")
+        second = place_call(world.pbx, "13900000002", "cti-inbound", "10010", dtmf="0")
         world.calls.append(second)
         await until(lambda: any(f["type"] == "call" and f["data"].get("event") == "ivr-result"
                                 for f in frames), what="the flow's result on the desktop")
         await until(lambda: call.state is CallState.CONNECTED, what="the caller back")
         assert daemon.agents.get(AGENT).call_id == call.call_id
         result_frame = next(f for f in frames if f["type"] == "call")
-        assert result_frame["data"]["results"] == {"pin": "verified"}
+        assert result_frame["data"]["results"] == {"pin": "verified", "verify-pin": "done"}
         assert "PIN verified" in result_frame["data"]["summary"]
         assert second.connected_at is None                   # still waiting
         waiting = daemon.tracker.by_channel(second.name)
@@ -258,7 +246,7 @@ async def test_the_survey_after_the_agent_hangs_up_and_none_when_the_caller_does
         daemon = await world.start_ctid()
         daemon.agents.login(AGENT)
         # the agent hangs up first: the caller keys 4 in the survey
-        rated = place_call(world.pbx, "13900000011", "cti-inbound", "10010", dtmf="14")
+        rated = place_call(world.pbx, "13900000011", "cti-inbound", "10010", dtmf="04")
         world.calls.append(rated)
         await until(lambda: rated.connected_at is not None, what="answered")
         call_id = f"cti-{rated.uniqueid}"
@@ -270,7 +258,7 @@ async def test_the_survey_after_the_agent_hangs_up_and_none_when_the_caller_does
         await until(lambda: daemon.agents.get(AGENT).state is AgentState.READY, what="ready")
         # the caller hangs up while talking: not surveyed
         world.phones.scripts[SEAT].talk_time = None
-        hasty = place_call(world.pbx, "13900000012", "cti-inbound", "10010", dtmf="15",
+        hasty = place_call(world.pbx, "13900000012", "cti-inbound", "10010", dtmf="05",
                            talk=0.3)
         world.calls.append(hasty)
         await hasty.ended

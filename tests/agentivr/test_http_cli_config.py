@@ -81,14 +81,14 @@ def test_ctictl_agent_pin_from_a_file(tmp_path, capsys):
     pin_file.write_text("1357\n")
     args = build_parser().parse_args(["agent", "pin", "1001", "--pin-file", str(pin_file)])
     client = Client()
-    assert args.run(args, client) == 0
+    assert args.run_with(client, args) == 0
     assert client.calls == [("POST", "/api/agents/1001/pin", {"pin": "1357"})]
     out = capsys.readouterr()
     assert "1357" not in out.out + out.err and "PIN set" in out.out
     empty = tmp_path / "empty"
     empty.write_text("\n")
     args = build_parser().parse_args(["agent", "pin", "1001", "--pin-file", str(empty)])
-    assert args.run(args, Client()) == 2
+    assert args.run_with(Client(), args) == 2
 
 
 @pytest.mark.parametrize("setting,message", [

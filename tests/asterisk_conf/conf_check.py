@@ -33,7 +33,7 @@ ROOT = Path(__file__).resolve().parents[2]
 DATA = Path(__file__).resolve().parent / "asterisk22"
 CONF_DIR = ROOT / "asterisk_conf"
 DIALPLAN_DIR = ROOT / "dialplan"
-CATALOGUE = ROOT / "cti" / "ivr" / "prompts.yaml"
+from cti.pbxsim.prompts import DEFAULT_CATALOGUES as CATALOGUES  # noqa: E402
 #: where extensions.conf's ``#include "ctid/..."`` finds our files in the repository
 INCLUDE_DIRS = {"ctid": DIALPLAN_DIR}
 

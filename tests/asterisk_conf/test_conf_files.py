@@ -10,7 +10,7 @@ import pytest
 
 from cti.domain import channel_vars
 from cti.pbxsim.dialplan import Dialplan
-from cti.pbxsim.engine.sounds import read_catalogue
+from cti.pbxsim.prompts import read_catalogues
 
 from . import conf_check as cc
 
@@ -53,7 +53,7 @@ def test_every_application_exists_in_asterisk_and_its_module_is_loaded(dialplan)
 
 
 def test_every_sound_is_a_catalogue_prompt_or_a_core_sound(dialplan):
-    prompts = set(read_catalogue(cc.CATALOGUE)) if cc.CATALOGUE.exists() else set()
+    prompts = set(read_catalogues(cc.CATALOGUES))
     assert cc.sound_problems(dialplan, prompts, cc.core_sounds()) == []
 
 

@@ -25,6 +25,7 @@ from cti import app
 from cti import config as cfg
 from cti.demo import DIALPLAN, manager_conf
 from cti.domain import channel_vars as V
+from cti.pbxsim.prompts import shipped_sounds
 from cti.pbxsim.ami.accounts import parse_manager_conf
 from cti.pbxsim.ami.server import AMIServerFactory
 from cti.pbxsim.dialplan import Dialplan
@@ -141,7 +142,8 @@ def start_ctid(tmp_path: Path, monkeypatch) -> CtidUnderTest:
     the_reactor = reactor()
     phones = Phones.of({seat: PhoneScript(ring_delay=1.0, talk_time=1.0)
                         for seat, _, _ in AGENTS.values()})
-    pbx = PBX(Dialplan.from_files([DIALPLAN]), reactor=the_reactor, phones=phones, seed=7)
+    pbx = PBX(Dialplan.from_files([DIALPLAN]), reactor=the_reactor, phones=phones, seed=7,
+              sounds=shipped_sounds())
     accounts = parse_manager_conf(manager_conf("ctid", AMI_SECRET))
     ami_listener = the_reactor.listenTCP(0, AMIServerFactory(accounts, pbx, the_reactor),
                                          interface="127.0.0.1")

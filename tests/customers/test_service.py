@@ -4,6 +4,7 @@ from __future__ import annotations
 import threading
 import time
 
+import pytest
 import pytest_twisted
 from twisted.internet import defer, reactor
 
@@ -175,3 +176,18 @@ def test_a_database_failure_leaves_the_file_for_the_next_poll(engine, tmp_path, 
     assert "stays in incoming/" in caplog.text and "held until the CUSTOMER files" in caplog.text
     results = process(Importer(engine, holder="test"), drop)
     assert [r.outcome for r in results] == ["applied", "applied"]
+
+
+@pytest_twisted.ensureDeferred
+async def test_a_database_that_never_answers_cannot_hold_a_caller_in_silence(database):
+    """account, verify_pin and suspend_line give up after their timeout (the IVR then says
+    sorry and offers an agent); a hung connection would otherwise keep the caller forever."""
+    service = CustomerService(database, reactor, answer_timeout=0.2)
+    database.run = lambda *a, **k: defer.Deferred()           # asked, never answered
+    for ask in (lambda: service.account("13800000001"),
+                lambda: service.verify_pin("13800000001", "1234"),
+                lambda: service.suspend_line("13800000001", reason="lost-phone", call_id="c1")):
+        started = reactor.seconds()
+        with pytest.raises(defer.TimeoutError):
+            await ask()
+        assert reactor.seconds() - started < 1.0

@@ -18,6 +18,10 @@ from autobahn.twisted.websocket import WebSocketClientFactory, WebSocketClientPr
 from twisted.internet import defer, reactor, task
 
 from cti import app, config as cfg, demo
+from cti.pbxsim.prompts import shipped_sounds
+
+#: ctid's prompts, each at most 0.3 s long: the IVR is walked as on a real PBX, in test time
+SHORT_PROMPTS = {name: min(samples, 2400) for name, samples in shipped_sounds().items()}
 from cti.pbxsim.ami.accounts import parse_manager_conf
 from cti.pbxsim.ami.server import AMIServerFactory
 from cti.pbxsim.dialplan import Dialplan
@@ -100,7 +104,8 @@ class World:
                               behaviour="no-answer" if seat in self.no_answer_seats else "answer")
             for seat in seats})
         self.pbx = PBX(Dialplan.from_files([demo.DIALPLAN]), reactor=reactor, phones=self.phones,
-                       seed=self.seed, agi_hosts={"127.0.0.1:4573": ("127.0.0.1", ports["agi"])})
+                       seed=self.seed, sounds=SHORT_PROMPTS,
+                       agi_hosts={"127.0.0.1:4573": ("127.0.0.1", ports["agi"])})
         self.pbx.globals.update(CTI_RING_TIMEOUT="1", CTI_MOH_SLICE="3", CTI_INBOUND_RETRY_WAIT="1")
         self.pbx.subscribe(self._pbx_event)
         accounts = parse_manager_conf(demo.manager_conf("ctid", demo.DEMO_SECRET))
@@ -148,10 +153,11 @@ class World:
         number = self.rng.choice(pool) if pool and self.rng.random() < 0.9 else \
             f"139{self.rng.randrange(10 ** 8):08d}"
         # a quarter of the callers hang up while talking, before the agent would; every caller
-        # asks the IVR for an agent: billing (1), service (4 then 1) or the agent key (0)
+        # asks the IVR for an agent: the agent key (0), service (4 then 1), or a wrong key
+        # first (9, the menu again) then the agent key
         talk = self.rng.uniform(0.2, 0.5) if self.rng.random() < 0.25 else None
         self.calls.append(place_call(self.pbx, number, "cti-inbound", "10010", patience=patience,
-                                     dtmf=self.rng.choice(["1", "41", "0"]), talk=talk))
+                                     dtmf=self.rng.choice(["0", "41", "90"]), talk=talk))
 
     def drop_ami(self) -> None:
         for session in list(self.ami_server.sessions):

@@ -117,7 +117,7 @@ async def check(world: World, daemon, tmp_path) -> None:
 
     calls = world.calls
     assert len(calls) == CALLS
-    assert all(c.channel.hung_up for c in calls), "a caller is still on the line"
+    assert all(c.channel.hung_up for c in calls), ("a caller is still on the line", [(c.name, c.channel.context, c.channel.exten, c.channel.priority, getattr(c.channel, "app", None), c.channel.variables.get("CTI_CALL_ID"), c.placed_at, c.connected_at) for c in calls if not c.channel.hung_up])
     assert world.outage_backlog > 0, "the outage did not hold back any record"
     assert len(world.daemons) == 2 and world.daemons[1].resync.runs >= 1
     assert world.daemons[0].resync.runs >= 2            # the first start, then the reconnect
@@ -145,7 +145,7 @@ async def check(world: World, daemon, tmp_path) -> None:
             pops = [p for p in world.pops if p[0] == contact.call_id and p[1] == agent_id]
             assert len(pops) == 1, f"{contact.call_id}: {len(pops)} pops to agent {agent_id}"
             assert pops[0][2] <= answer.at, f"{contact.call_id}: pop after the answer"
-            assert answer.arrival > 0
+            assert answer.arrival > 0, world.describe(call)
             # The wait counts from the first arrival, across the restart (never reset). A call
             # answered while the AMI link was down is known answered only at the resync, so
             # its recorded wait may run long by about the length of that outage.
@@ -156,6 +156,8 @@ async def check(world: World, daemon, tmp_path) -> None:
         else:
             assert contact.disposition in ("abandoned", "ivr-hangup"), \
                 f"{contact.call_id} neither answered nor abandoned: {contact.disposition}"
+            if contact.disposition == "ivr-hangup" and call.outcome == "self-service":
+                continue            # the IVR ended the call (a cancelled line told so, goodbye)
             assert call.abandoned, f"the caller did not give up, ctid let go:\n{world.describe(call)}"
             abandoned += contact.disposition == "abandoned"
     assert abandoned >= 1, "no caller abandoned in the queue: the abandon path went untested"

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest_twisted
 from twisted.internet import defer, protocol, reactor
+from twisted.internet.task import deferLater
 from twisted.internet.endpoints import TCP4ClientEndpoint, connectProtocol
 
 from cti.net.fastagi import FastAGIFactory
@@ -67,5 +68,40 @@ def test_probe_over_a_real_tcp_connection_survives_a_broken_client_before_it():
         assert client.commands[0] == ("GET", "VARIABLE", "CALLERID(num)")
         assert client.variables == {"CTI_PROBE": "ok"}
         assert client.commands[-1][0] == "VERBOSE" and len(client.commands) == 4
+    finally:
+        yield port.stopListening()
+
+
+class SilentAsterisk(FakeAsterisk):
+    """Sends its environment and then never answers a command: a route waits on it."""
+
+    def dataReceived(self, data: bytes) -> None:
+        for command in self.parser.feed(data):
+            self.commands.append(command.words)
+
+
+@pytest_twisted.inlineCallbacks
+def test_close_sessions_hangs_up_every_open_session_as_a_process_exit_would():
+    waiting = defer.Deferred()
+
+    async def slow(session):
+        await session.get_data("cti/menu/main", 60_000, 1)      # never answered
+        waiting.callback("route went on")                         # must not happen
+
+    factory = FastAGIFactory({"slow": slow}, clock=reactor)
+    port = reactor.listenTCP(0, factory, interface="127.0.0.1")
+    try:
+        clients = [SilentAsterisk(dict(ENV, agi_network_script="slow")) for _ in range(2)]
+        for client in clients:
+            endpoint = TCP4ClientEndpoint(reactor, "127.0.0.1", port.getHost().port, timeout=5)
+            yield connectProtocol(endpoint, client)
+        deadline = reactor.seconds() + 5
+        while sum(len(c.commands) for c in clients) < 2 and reactor.seconds() < deadline:
+            yield deferLater(reactor, 0.02)
+        assert len(factory.open) == 2
+        assert factory.close_sessions() == 2
+        for client in clients:
+            yield client.done.addTimeout(5, reactor)         # Asterisk sees the hang-up
+        assert not factory.open and not waiting.called
     finally:
         yield port.stopListening()

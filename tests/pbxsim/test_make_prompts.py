@@ -7,7 +7,7 @@ import wave
 from pathlib import Path
 
 from cti.pbxsim.engine.sounds import build_sounds, read_catalogue
-from cti.pbxsim.prompts import DEFAULT_CATALOGUE, render_list
+from cti.pbxsim.prompts import DEFAULT_CATALOGUES, read_catalogues, render_list
 
 ROOT = Path(__file__).resolve().parents[2]
 SCRIPT = ROOT / "scripts" / "make-prompts"
@@ -59,6 +59,5 @@ def test_make_prompts_bad_catalogue_is_one_clear_line(tmp_path):
 def test_the_prompt_list_in_docs_is_the_catalogue():
     """docs/prompts.md is generated: after a change of the catalogue run
     `scripts/make-prompts --doc-only`."""
-    catalogue = ROOT / DEFAULT_CATALOGUE
-    expected = render_list(read_catalogue(catalogue) if catalogue.exists() else {})
+    expected = render_list(read_catalogues(DEFAULT_CATALOGUES))
     assert (ROOT / "docs" / "prompts.md").read_text(encoding="utf-8") == expected

@@ -226,8 +226,9 @@ class JourneyRunner:
 
 
 def hotline_mix(vip: bool, patience: float = 90.0) -> list[tuple[Journey, float]]:
-    """A weighted journey mix for a hotline menu laid out as issue 8's flows are (1 bill
-    inquiry, 2 emergency suspension with a PIN, 3 voice message, 0 an agent from any menu):
+    """A weighted journey mix for a hotline menu laid out as ctid's shipped flows are (standard:
+    1 bill inquiry, 2 then 1 emergency suspension with a PIN, 3 voice message; VIP: 1 the
+    dedicated agents, 2 self-service; 0 an agent from any menu):
     most standard callers finish in self-service, some ask for an agent, some key a wrong
     digit first, a few hang up mid-menu; VIP callers mostly wait for their agents. For
     :class:`~.callers.Tier` ``journeys`` (the demo's arrivals)."""
@@ -235,11 +236,12 @@ def hotline_mix(vip: bool, patience: float = 90.0) -> list[tuple[Journey, float]
     agent = Journey("agent", [HearPrompt(), BargeIn("0", after=1.5), wait])
     if vip:
         return [(Journey("vip-agent", [wait]), 8.0), (agent, 1.0),
-                (Journey("vip-bill", [HearPrompt(), BargeIn("1", after=1.0), wait]), 1.0)]
+                (Journey("vip-bill", [HearPrompt(), BargeIn("2", after=1.0), HearPrompt(),
+                                      BargeIn("1", after=0.5), wait]), 1.0)]
     return [
         (Journey("bill", [HearPrompt(to_end=True), Keys("1"), wait]), 4.0),
         (Journey("suspend", [HearPrompt(to_end=True), Keys("2"), HearPrompt(to_end=True),
-                             Keys("123456#"), wait]), 1.0),
+                             Keys("1"), HearPrompt(to_end=True), Keys("123456#"), wait]), 1.0),
         (Journey("message", [HearPrompt(to_end=True), Keys("3"), Speak(8.0), wait]), 1.0),
         (agent, 3.0),
         (Journey("wrong-key", [HearPrompt(to_end=True), Keys("9"), HearPrompt(), BargeIn("0"), wait]), 1.0),

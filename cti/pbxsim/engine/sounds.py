@@ -153,14 +153,16 @@ def directory_sounds(directory: str | os.PathLike) -> dict[str, int]:
     return table
 
 
-def build_sounds(*, catalogue: str | os.PathLike | None = None,
-                 directory: str | os.PathLike | None = None,
+def build_sounds(*, catalogue=None, directory: str | os.PathLike | None = None,
                  base: Mapping[str, int] = DEFAULT_SOUNDS) -> dict[str, int]:
     """The sound table of a PBX: ``base``, then the sounds directory if given (files as they
-    are on disk), else the catalogue's prompts with estimated lengths."""
+    are on disk), else the prompts of ``catalogue`` (one path or several) with estimated
+    lengths."""
     table = dict(base)
     if directory is not None:
         table.update(directory_sounds(directory))
     elif catalogue is not None:
-        table.update(catalogue_sounds(read_catalogue(catalogue)))
+        paths = [catalogue] if isinstance(catalogue, (str, os.PathLike)) else list(catalogue)
+        for path in paths:
+            table.update(catalogue_sounds(read_catalogue(path)))
     return table
