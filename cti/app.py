@@ -163,7 +163,7 @@ def build(config: dict[str, Any], reactor) -> Daemon:
     # -- listeners -------------------------------------------------------------------------
     customers = customers_plugin.install(config, reactor, db, top)
     ivr = ivr_plugin.build(config, db=db, tracker=tracker, tiers=routing.tiers, reactor=reactor,
-                           customers=customers.service)
+                           customers=customers.service, outbox=outbox)
     screenpop.ivr_steps = ivr.runner.steps_of
     routes = agi_routes.build_routes(ivr.agi_routes, tracker=tracker, clock=reactor, acd=acd,
                                      lookup=lookup)

@@ -281,9 +281,9 @@ class Demo:
         placed = len(self.callers.calls)
         abandoned = sum(1 for c in self.callers.calls if c.abandoned)
         ivr = self.callers.outcomes().get("self-service", 0)
-        line = (f"calls {placed:4d} ivr {ivr:3d} wait {waiting:3d} gone {abandoned:3d} | "
-                f"ready {states.get('ready', 0):2d} busy {states.get('busy', 0):2d} "
-                f"wrap {states.get('after-call-work', 0):2d} away {states.get('not-ready', 0):2d}"
+        line = (f"calls {placed:4d} ivr {ivr:3d} wait {waiting:3d} gone {abandoned:3d} "
+                f"rdy {states.get('ready', 0):2d} busy {states.get('busy', 0):2d} "
+                f"acw {states.get('after-call-work', 0):2d} away {states.get('not-ready', 0):2d}"
                 f" | ami {'ok' if d.ami.connected else 'down'}")
         if d.outbox.backlog:
             line += f" db {d.outbox.backlog}"

@@ -40,7 +40,7 @@ class IVR:
         return sorted(self.book.flows)
 
 
-def build(config: dict[str, Any], *, db, tracker, tiers, reactor, customers) -> IVR:
+def build(config: dict[str, Any], *, db, tracker, tiers, reactor, customers, outbox) -> IVR:
     cfg = config["ivr"]
     book = FlowBook(flows_dir=cfg["flows_dir"] or None, tier_names=tiers.names,
                     vip_tiers=[t for t in tiers.names if tiers[t].vip], chosen=cfg["flows"],
@@ -49,7 +49,7 @@ def build(config: dict[str, Any], *, db, tracker, tiers, reactor, customers) -> 
         book.load()
     except (FlowErrors, ValueError) as exc:
         raise ConfigError(f"IVR flows: {exc}") from None
-    records = IVRRecords(db.run, reactor.seconds)
+    records = IVRRecords(db.run, reactor.seconds, outbox.submit)
     settings = RunnerSettings(
         agent_key=cfg["agent_key"], agent_skill=cfg["agent_skill"] or cfg["default_skill"],
         default_skill=cfg["default_skill"], tier_skills=dict(cfg["tier_skills"]),

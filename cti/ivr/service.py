@@ -105,30 +105,29 @@ def _read(path: Path) -> str:
 class IVRRecords:
     """Writes journeys and voice messages, reads them back; all on the storage pool."""
 
-    def __init__(self, run_work: Callable[..., defer.Deferred], clock: Callable[[], float]):
-        self._run = run_work           # Database.run
+    def __init__(self, run_work: Callable[..., defer.Deferred], clock: Callable[[], float],
+                 submit: Callable[[Any], None]):
+        self._run = run_work           # Database.run: the reads
         self._clock = clock
+        self._submit = submit          # the daemon's outbox: the writes, never lost
 
-    def journey(self, call, caller, result, started: float, ended: float) -> defer.Deferred:
-        """Record one journey (a FlowRunner's ``on_journey``); a failure is logged."""
-        row = store.JourneyRow(
+    def journey(self, call, caller, result, started: float, ended: float) -> None:
+        """Record one journey (a FlowRunner's ``on_journey``) through the outbox."""
+        self._submit(store.JourneyRecord(
             call_id=call.call_id, flow=result.flow, caller_number=call.caller_number or None,
             customer_id=caller.customer_id, tier=call.tier, outcome=result.outcome,
             skill=result.skill, last_node=result.last_node, self_served=result.self_served,
             contained=rules.is_contained(result.outcome, result.self_served),
             path=rules.compact_path(result.steps, result.flow), steps=list(result.steps),
-            started_at=_at(started), ended_at=_at(ended))
-        return self._run(store.save_journey, row).addErrback(
-            _log_failure, "journey", call.call_id)
+            started_at=_at(started), ended_at=_at(ended)))
 
-    def voice_message(self, message) -> defer.Deferred:
+    def voice_message(self, message) -> None:
         fields = asdict(message)
         fields["duration_seconds"] = fields.pop("duration")
         fields["recorded_at"] = _at(fields["recorded_at"])
         log.info("call %s: voice message of %.1f s from %s in %s", message.call_id,
                  message.duration, mask_number(message.caller_number), message.file)
-        return self._run(store.save_voice_message, fields).addErrback(
-            _log_failure, "voice message", message.call_id)
+        self._submit(store.VoiceMessageRecord(**fields))
 
     def voice_messages(self, since: str | None = None, limit: int = 200) -> defer.Deferred:
         return self._run(store.voice_messages, self._since(since), limit)
@@ -151,7 +150,3 @@ class IVRRecords:
 
 def _at(seconds: float) -> dt.datetime:
     return dt.datetime.fromtimestamp(seconds, dt.timezone.utc)
-
-
-def _log_failure(failure, what: str, call_id: str) -> None:
-    log.error("call %s: IVR %s not stored: %s", call_id, what, failure.getErrorMessage())

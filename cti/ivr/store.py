@@ -9,13 +9,14 @@ foreign keys (see :mod:`cti.storage.models`).
 from __future__ import annotations
 
 import datetime as dt
-from dataclasses import dataclass
-from typing import Any
+from dataclasses import asdict, dataclass, field
+from typing import Any, ClassVar
 
 from sqlalchemy import JSON, Boolean, Float, Index, String, select
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from cti.storage.db import Base, UTCDateTime
+from cti.storage.records import new_id, register_kind
 
 
 class IVRJourney(Base):
@@ -23,6 +24,7 @@ class IVRJourney(Base):
     __table_args__ = (Index("ix_ivr_journeys_flow_started_at", "flow", "started_at"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
+    journey_id: Mapped[str] = mapped_column(String(32), unique=True)   # written once
     call_id: Mapped[str] = mapped_column(String(64), index=True)
     flow: Mapped[str] = mapped_column(String(64))
     caller_number: Mapped[str | None] = mapped_column(String(32))
@@ -43,6 +45,7 @@ class IVRVoiceMessage(Base):
     __tablename__ = "ivr_voice_messages"
 
     id: Mapped[int] = mapped_column(primary_key=True)
+    message_id: Mapped[str] = mapped_column(String(32), unique=True)   # written once
     call_id: Mapped[str] = mapped_column(String(64), index=True)
     caller_number: Mapped[str] = mapped_column(String(32), index=True)
     customer_id: Mapped[str | None] = mapped_column(String(64), index=True)
@@ -71,8 +74,59 @@ class JourneyRow:
     ended_at: dt.datetime
 
 
-def save_journey(session: Session, row: JourneyRow) -> None:
-    session.add(IVRJourney(**row.__dict__))
+# -- written through the daemon's outbox: spilled to disk first, so a database outage or a
+# restart loses no journey and no voice message (a complaint); written once per id ----------
+@dataclass(frozen=True)
+class JourneyRecord:
+    kind: ClassVar[str] = "ivr_journey"
+    call_id: str
+    flow: str
+    caller_number: str | None
+    customer_id: str | None
+    tier: str | None
+    outcome: str
+    skill: str | None
+    last_node: str | None
+    self_served: bool
+    contained: bool
+    path: str
+    steps: list
+    started_at: dt.datetime
+    ended_at: dt.datetime
+    journey_id: str = field(default_factory=new_id)
+
+
+@dataclass(frozen=True)
+class VoiceMessageRecord:
+    kind: ClassVar[str] = "ivr_voice_message"
+    call_id: str
+    caller_number: str
+    customer_id: str | None
+    customer_name: str | None
+    file: str
+    format: str
+    duration_seconds: float
+    recorded_at: dt.datetime
+    message_id: str = field(default_factory=new_id)
+
+
+def save_journeys(session: Session, records: list[JourneyRecord]) -> None:
+    _insert_new(session, IVRJourney, IVRJourney.journey_id, "journey_id", records)
+
+
+def save_voice_messages(session: Session, records: list[VoiceMessageRecord]) -> None:
+    _insert_new(session, IVRVoiceMessage, IVRVoiceMessage.message_id, "message_id", records)
+
+
+def _insert_new(session: Session, table, key_column, key: str, records) -> None:
+    """Rows for the records whose id is not in the table yet (a replayed batch adds nothing)."""
+    wanted = {getattr(r, key): r for r in records}
+    present = set(session.scalars(select(key_column).where(key_column.in_(list(wanted)))))
+    session.add_all(table(**asdict(r)) for k, r in wanted.items() if k not in present)
+
+
+register_kind(JourneyRecord, save_journeys)
+register_kind(VoiceMessageRecord, save_voice_messages)
 
 
 def journeys_of(session: Session, call_id: str) -> list[JourneyRow]:
@@ -88,10 +142,6 @@ def journeys_since(session: Session, since: dt.datetime | None) -> list[dict[str
         query = query.where(IVRJourney.started_at >= since)
     return [{"flow": f, "outcome": o, "self_served": s, "steps": steps}
             for f, o, s, steps in session.execute(query)]
-
-
-def save_voice_message(session: Session, message: dict[str, Any]) -> None:
-    session.add(IVRVoiceMessage(**message))
 
 
 def voice_messages(session: Session, since: dt.datetime | None = None,

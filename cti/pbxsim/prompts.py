@@ -92,12 +92,19 @@ def read_catalogues(paths) -> dict[str, dict[str, str]]:
     return merged
 
 
-def shipped_sounds(directory: Path | None = None) -> dict[str, int]:
+def shipped_sounds(directory: Path | None = None, *,
+                   longest: float | None = None) -> dict[str, int]:
     """The simulator's sound table for ctid's own prompts: the files of ``directory`` (made by
-    this script) when it holds any, else every prompt of the shipped catalogues."""
+    this script) when it holds any, else every prompt of the shipped catalogues. ``longest``
+    (seconds) shortens every sound to at most that: tests walk the IVR in test time."""
     if directory is not None and any(Path(directory).glob("*/cti/**/*.wav")):
-        return build_sounds(directory=directory)
-    return build_sounds(catalogue=DEFAULT_CATALOGUES)
+        table = build_sounds(directory=directory)
+    else:
+        table = build_sounds(catalogue=DEFAULT_CATALOGUES)
+    if longest is not None:
+        cap = int(longest * 8000)
+        table = {name: min(samples, cap) for name, samples in table.items()}
+    return table
 
 
 def make_prompts(catalogue_paths, out: Path, languages: list[str] | None = None,

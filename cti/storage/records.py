@@ -95,6 +95,20 @@ Record = ContactRecord | RecordingRecord | QueueLogLine | AuditRecord
 RECORD_TYPES: dict[str, type] = {
     cls.kind: cls for cls in (ContactRecord, RecordingRecord, QueueLogLine, AuditRecord)
 }
+#: savers of the kinds capabilities add: ``saver(session, records)``, idempotent (a batch may
+#: be written again after a crash), in the order given
+CAPABILITY_SAVERS: dict[type, Any] = {}
+
+
+def register_kind(cls: type, saver) -> None:
+    """Let the outbox carry a capability's record ``cls`` (a dataclass with a ``kind`` class
+    attribute, datetimes, text, numbers, lists): spilled, replayed after a restart or a
+    database outage, and written by ``saver``. Call it when the capability's module is
+    imported, before the outbox reads its spill file."""
+    if RECORD_TYPES.get(cls.kind, cls) is not cls:
+        raise ValueError(f"record kind {cls.kind!r} is taken")
+    RECORD_TYPES[cls.kind] = cls
+    CAPABILITY_SAVERS[cls] = saver
 
 
 def encode(record: Record) -> dict[str, Any]:

@@ -19,6 +19,7 @@ def upgrade() -> None:
     op.create_table(
         "ivr_journeys",
         sa.Column("id", sa.Integer(), nullable=False),
+        sa.Column("journey_id", sa.String(32), nullable=False),
         sa.Column("call_id", sa.String(64), nullable=False),
         sa.Column("flow", sa.String(64), nullable=False),
         sa.Column("caller_number", sa.String(32), nullable=True),
@@ -34,6 +35,7 @@ def upgrade() -> None:
         sa.Column("started_at", TIMESTAMP, nullable=False),
         sa.Column("ended_at", TIMESTAMP, nullable=False),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_ivr_journeys")),
+        sa.UniqueConstraint("journey_id", name=op.f("uq_ivr_journeys_journey_id")),
     )
     op.create_index(op.f("ix_ivr_journeys_call_id"), "ivr_journeys", ["call_id"])
     op.create_index(op.f("ix_ivr_journeys_started_at"), "ivr_journeys", ["started_at"])
@@ -41,6 +43,7 @@ def upgrade() -> None:
     op.create_table(
         "ivr_voice_messages",
         sa.Column("id", sa.Integer(), nullable=False),
+        sa.Column("message_id", sa.String(32), nullable=False),
         sa.Column("call_id", sa.String(64), nullable=False),
         sa.Column("caller_number", sa.String(32), nullable=False),
         sa.Column("customer_id", sa.String(64), nullable=True),
@@ -50,6 +53,7 @@ def upgrade() -> None:
         sa.Column("duration_seconds", sa.Float(), nullable=False),
         sa.Column("recorded_at", TIMESTAMP, nullable=False),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_ivr_voice_messages")),
+        sa.UniqueConstraint("message_id", name=op.f("uq_ivr_voice_messages_message_id")),
     )
     for column in ("call_id", "caller_number", "customer_id", "recorded_at"):
         op.create_index(op.f(f"ix_ivr_voice_messages_{column}"), "ivr_voice_messages", [column])

@@ -23,6 +23,7 @@ from cti.domain.agent_state import AgentState
 from cti.domain.call_state import CallState
 from cti.domain.principal import Principal
 from cti.pbxsim.engine.callers import place_call
+from cti.pbxsim.prompts import shipped_sounds
 from cti.storage.unit_of_work import Database
 from tests.e2e.harness import World, sleep
 
@@ -46,6 +47,7 @@ def database(request, tmp_path):
 
 def make_world(tmp_path, database, *, pin: bool = True, **config) -> World:
     world = World(tmp_path, database, agents=3, no_answer_seats=())
+    world.pbx.sounds.update(shipped_sounds())    # prompts at their spoken length
     for key, value in config.items():
         section, name = key.split(".", 1)
         target = world.config[section]

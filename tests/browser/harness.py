@@ -143,7 +143,7 @@ def start_ctid(tmp_path: Path, monkeypatch) -> CtidUnderTest:
     phones = Phones.of({seat: PhoneScript(ring_delay=1.0, talk_time=1.0)
                         for seat, _, _ in AGENTS.values()})
     pbx = PBX(Dialplan.from_files([DIALPLAN]), reactor=the_reactor, phones=phones, seed=7,
-              sounds=shipped_sounds())
+              sounds=shipped_sounds(longest=0.3))     # the IVR walked in test time
     accounts = parse_manager_conf(manager_conf("ctid", AMI_SECRET))
     ami_listener = the_reactor.listenTCP(0, AMIServerFactory(accounts, pbx, the_reactor),
                                          interface="127.0.0.1")

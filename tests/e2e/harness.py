@@ -21,7 +21,7 @@ from cti import app, config as cfg, demo
 from cti.pbxsim.prompts import shipped_sounds
 
 #: ctid's prompts, each at most 0.3 s long: the IVR is walked as on a real PBX, in test time
-SHORT_PROMPTS = {name: min(samples, 2400) for name, samples in shipped_sounds().items()}
+SHORT_PROMPTS = shipped_sounds(longest=0.3)
 from cti.pbxsim.ami.accounts import parse_manager_conf
 from cti.pbxsim.ami.server import AMIServerFactory
 from cti.pbxsim.dialplan import Dialplan

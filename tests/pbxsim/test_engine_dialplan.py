@@ -27,7 +27,8 @@ class CtidDialplan:
     """ctid's contexts plus simulated agents; FastAGI answered by a server that sets the
     variables ctid would and returns at once (or refuses the connection)."""
 
-    def __init__(self, ctid_up: bool = True):
+    def __init__(self, ctid_up: bool = True, cut_inbound: int = 0):
+        self.cut_inbound = cut_inbound      # inbound sessions to cut before their last SET
         self.clock = Clock()
         text = (ROOT / "dialplan" / "extensions_cti.conf").read_text() + AGENTS
         self.pbx = PBX(Dialplan.from_text(text), reactor=self.clock, seed=11,
@@ -45,6 +46,10 @@ class CtidDialplan:
         self.scripts.append(proto.session.script)
         if proto.session.script == "inbound":
             proto.dataReceived(b'SET VARIABLE CTI_SKILL "billing"\n')
+            if self.cut_inbound:            # ctid stopped mid-route: the connection just closes
+                self.cut_inbound -= 1
+            else:
+                proto.dataReceived(b'SET VARIABLE CTI_ARRIVAL "1796300000.000"\n')
         self.clock.callLater(0, proto.readConnectionLost)
         return defer.succeed(proto)
 
@@ -83,6 +88,18 @@ def test_inbound_call_is_tagged_and_waits_then_rona_keeps_one_recording():
     # 17 s, answered 1 s later, the agent hung up after 8 s of talk).
     call_id = chan.variables["CTI_CALL_ID"]
     assert world.pbx.database == {("cti_answered", call_id): ":26"}
+
+
+def test_an_inbound_session_cut_before_its_last_variable_is_tried_again_not_queued():
+    """A FastAGI server that closes the connection ends AGI() with AGISTATUS=SUCCESS: only
+    CTI_ARRIVAL, the route's last variable, tells a finished route from a cut one."""
+    world = CtidDialplan(cut_inbound=1)
+    call = world.pbx.place_call('"Caller" <5551000>', "cti-inbound", "5000")
+    world.run(4)
+    assert world.scripts == ["inbound", "inbound"]               # retried after the music
+    waits = [m for m in world.events if m.name == "UserEvent" and m["UserEvent"] == "CTIWait"]
+    assert len(waits) == 1
+    assert world.pbx.find_channel(call.name).variables["CTI_ARRIVAL"] == "1796300000.000"
 
 
 def connect_to_agent(world, target, agent="1001"):

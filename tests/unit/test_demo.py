@@ -69,12 +69,20 @@ def test_banner_calls_the_desktop_what_the_page_calls_itself(demo):
     assert chinese and all(line.split("页面")[0][-2:] in title for line in chinese), (title, chinese)
 
 
+def _ended(outcome):
+    return SimpleNamespace(abandoned=outcome == "abandoned", outcome=outcome,
+                           ended=SimpleNamespace(called=True))
+
+
 def test_summary_fits_80_columns_even_when_busy(demo):
-    demo.callers.calls = [SimpleNamespace(abandoned=i % 10 == 0) for i in range(9999)]
+    demo.callers.calls = [_ended("abandoned" if i % 10 == 0 else
+                                 "self-service" if i % 10 < 4 else "agent")
+                          for i in range(9999)]
     line = demo.summary()
     assert len(line) < 80
-    assert line.startswith("calls 9999 wait   0 gone 1000 | ready  0") and line.endswith("ami down")
-    demo.callers.calls = [SimpleNamespace(abandoned=True) for i in range(10 ** 6)]
+    assert line.startswith("calls 9999 ivr 3000 wait   0 gone 1000 rdy  0") \
+        and line.endswith("ami down"), line
+    demo.callers.calls = [_ended("abandoned") for i in range(10 ** 6)]
     assert len(demo.summary()) < 80
 
 

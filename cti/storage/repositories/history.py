@@ -18,6 +18,7 @@ from sqlalchemy.orm import Session
 from cti.storage.models import AuditEntry, Contact, QueueLogRow, Recording
 from cti.storage.queue_log import data_from_table, table_data
 from cti.storage.records import (
+    CAPABILITY_SAVERS,
     AuditRecord,
     ContactRecord,
     QueueLogLine,
@@ -80,12 +81,13 @@ def write_records(session: Session, records: list[Record]) -> int:
     snapshot of a contact always follows an earlier one). The tables refer to none of each
     other, so only the order within a kind matters. Returns the number of records."""
     by_kind: dict[type, list[Record]] = {}
+    savers = {**_SAVERS, **CAPABILITY_SAVERS}
     for record in records:
-        if type(record) not in _SAVERS:
+        if type(record) not in savers:
             raise TypeError(f"no table for {type(record).__name__}")
         by_kind.setdefault(type(record), []).append(record)
     for kind, run in by_kind.items():
-        _SAVERS[kind](session, run)
+        savers[kind](session, run)
     return len(records)
 
 
