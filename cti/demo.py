@@ -207,7 +207,7 @@ class Demo:
         tiers = self.daemon.ivr.book
         self.callers = CallerArrivals(self.pbx, [
             Tier(rate * share, numbers.get(tier) or [f"139{rng.randrange(10**8):08d}"],
-                 V.CTX_INBOUND, "10010", patience_mean=90.0,
+                 V.CTX_INBOUND, "10010",     # patience counts once they wait for an agent
                  journeys=hotline_mix(vip=tiers.flow_for_tier(tier) != "standard"))
             for tier, share in TIER_MIX.items()])
         self.service = service.MultiService()
