@@ -28,13 +28,13 @@ class CallerProfile:
 
     number: str
     known: bool                   # False: no line with this number, or the database could not say
-    customer_id: str | None
-    name: str | None
-    tier: str
-    language: str
-    status: str | None            # the line's status; None for an unknown caller
-    product: str | None
-    region: str | None
+    customer_id: str | None = None
+    name: str | None = None
+    tier: str = "standard"
+    language: str = "zh"          # "zh" | "en"
+    status: str | None = None     # the line's status; None for an unknown caller
+    product: str | None = None
+    region: str | None = None
 
 
 @dataclass(frozen=True)

@@ -1,56 +1,20 @@
 """What the IVR needs from the customer local database: one port, four questions.
 
 The IVR never reads the customer tables itself; the daemon plugs an implementation of
-:class:`CustomerPort` (the customers capability's). The value types below are what the IVR
-reads from the answers, by attribute; any object with those attributes will do.
+:class:`CustomerPort` (the customers capability's). The answers are the customers
+capability's value types (:mod:`cti.customers.model`, one definition for both sides); the IVR
+reads them by attribute only.
 """
 from __future__ import annotations
 
-import datetime as dt
-from dataclasses import dataclass
 from typing import Protocol
 
 from twisted.internet import defer
 
-LINE_STATUSES = ("normal", "suspended", "arrears", "cancelled")
+from cti.customers.model import AccountSummary, BillSummary, CallerProfile, PaymentSummary
 
-
-@dataclass(frozen=True)
-class CallerProfile:
-    number: str
-    known: bool
-    customer_id: str | None = None
-    name: str | None = None
-    tier: str = "standard"
-    language: str = "zh"                 # "zh" | "en"
-    status: str | None = None            # one of LINE_STATUSES, None when unknown
-    product: str | None = None
-    region: str | None = None
-
-
-@dataclass(frozen=True)
-class BillSummary:
-    period: str                          # "2026-11"
-    amount_fen: int
-    due_date: dt.date
-    paid: bool
-
-
-@dataclass(frozen=True)
-class PaymentSummary:
-    amount_fen: int
-    paid_at: dt.datetime
-    channel: str
-
-
-@dataclass(frozen=True)
-class AccountSummary:
-    number: str
-    balance_fen: int
-    balance_at: dt.datetime | None
-    last_bill: BillSummary | None
-    last_payment: PaymentSummary | None
-    status: str | None
+__all__ = ["AccountSummary", "BillSummary", "CallerProfile", "CustomerPort",
+           "PaymentSummary"]
 
 
 class CustomerPort(Protocol):

@@ -56,24 +56,6 @@ class IVRVoiceMessage(Base):
     recorded_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), index=True)
 
 
-@dataclass(frozen=True)
-class JourneyRow:
-    call_id: str
-    flow: str
-    caller_number: str | None
-    customer_id: str | None
-    tier: str | None
-    outcome: str
-    skill: str | None
-    last_node: str | None
-    self_served: bool
-    contained: bool
-    path: str
-    steps: list
-    started_at: dt.datetime
-    ended_at: dt.datetime
-
-
 # -- written through the daemon's outbox: spilled to disk first, so a database outage or a
 # restart loses no journey and no voice message (a complaint); written once per id ----------
 @dataclass(frozen=True)
@@ -129,7 +111,7 @@ register_kind(JourneyRecord, save_journeys)
 register_kind(VoiceMessageRecord, save_voice_messages)
 
 
-def journeys_of(session: Session, call_id: str) -> list[JourneyRow]:
+def journeys_of(session: Session, call_id: str) -> list[JourneyRecord]:
     rows = session.scalars(select(IVRJourney).where(IVRJourney.call_id == call_id)
                            .order_by(IVRJourney.started_at, IVRJourney.id))
     return [_journey(r) for r in rows]
@@ -156,7 +138,7 @@ def voice_messages(session: Session, since: dt.datetime | None = None,
              "recorded_at": m.recorded_at.isoformat()} for m in session.scalars(query)]
 
 
-def _journey(r: IVRJourney) -> JourneyRow:
-    return JourneyRow(r.call_id, r.flow, r.caller_number, r.customer_id, r.tier, r.outcome,
-                      r.skill, r.last_node, r.self_served, r.contained, r.path, list(r.steps),
-                      r.started_at, r.ended_at)
+def _journey(r: IVRJourney) -> JourneyRecord:
+    return JourneyRecord(r.call_id, r.flow, r.caller_number, r.customer_id, r.tier, r.outcome,
+                         r.skill, r.last_node, r.self_served, r.contained, r.path,
+                         list(r.steps), r.started_at, r.ended_at, r.journey_id)
